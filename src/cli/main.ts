@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * The anteroom command line:
+ *   anteroom start --config FILE
+ *   anteroom check --config FILE
+ */
+import { parseArgs } from 'node:util';
+import { Anteroom } from '../app.js';
+import { formatConfigError, loadConfigFile } from '../config/load.js';
+
+const USAGE = `usage:
+  anteroom start --config FILE   run the proxy
+  anteroom check --config FILE   validate a config file; exit 1 when it is invalid
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  let values: { config?: string };
+  try {
+    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (values.config === undefined) {
+    process.stderr.write(`missing --config FILE\n${USAGE}`);
+    return 1;
+  }
+  switch (command) {
+    case 'check':
+      return check(values.config);
+    case 'start':
+      return start(values.config);
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+      return 1;
+  }
+}
+
+function check(file: string): number {
+  const result = loadConfigFile(file);
+  if (!result.ok) {
+    process.stderr.write(`${file}: ${result.errors.length} error(s)\n`);
+    for (const e of result.errors) process.stderr.write(`  ${formatConfigError(e)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${file}: ok\n`);
+  return 0;
+}
+
+async function start(file: string): Promise<number> {
+  const result = loadConfigFile(file);
+  if (!result.ok) {
+    process.stderr.write(`${file}: refusing to start, ${result.errors.length} error(s)\n`);
+    for (const e of result.errors) process.stderr.write(`  ${formatConfigError(e)}\n`);
+    return 1;
+  }
+  const app = new Anteroom(result.config);
+  try {
+    await app.start();
+  } catch (err) {
+    app.log.fatal({ err }, 'cannot listen');
+    app.log.flush();
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (++signals > 1) {
+        app.log.warn({ signal }, 'second signal: exiting now');
+        resolve(1);
+        return;
+      }
+      app.log.info({ signal }, 'signal received');
+      app.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          app.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let buffered logs flush, then leave even if a stray handle would keep the loop alive.
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`anteroom: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

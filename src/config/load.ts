@@ -1,0 +1,216 @@
+/**
+ * Loading a config file: YAML, then `${VAR}` / `${VAR:-default}` substitution in string values, then
+ * schema validation. Every problem becomes a ConfigError naming the key path, the bad value and what
+ * is expected; nothing is applied unless the whole file is valid.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigError {
+  /** Dotted key path, e.g. `upstreams.app.url`; empty for the whole file. */
+  readonly path: string;
+  readonly message: string;
+  /** The offending value, when there is one. */
+  readonly value?: unknown;
+}
+
+export type LoadResult = { ok: true; config: Readonly<Config> } | { ok: false; errors: ConfigError[] };
+
+export function formatConfigError(e: ConfigError): string {
+  const where = e.path === '' ? '(top level)' : e.path;
+  const got = e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`;
+  return `${where}: ${e.message}${got}`;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }] };
+  }
+  return parseConfigText(text, env);
+}
+
+export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    };
+  }
+  const errors: ConfigError[] = [];
+  substitute(doc.contents, [], env, errors);
+  if (errors.length > 0) return { ok: false, errors };
+  const raw: unknown = doc.toJS() ?? {};
+  return validateConfig(raw);
+}
+
+export function validateConfig(raw: unknown): LoadResult {
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return { ok: false, errors: parsed.error.issues.flatMap(toConfigErrors) };
+  const config = parsed.data;
+  const errors = crossChecks(config);
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+/** Rules that span several keys and so cannot live on one field of the schema. */
+function crossChecks(config: Config): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const names = Object.keys(config.upstreams);
+  if (config.defaultUpstream !== undefined && !names.includes(config.defaultUpstream)) {
+    errors.push({
+      path: 'defaultUpstream',
+      value: config.defaultUpstream,
+      message: `names no upstream; expected one of: ${names.join(', ')}`,
+    });
+  }
+  return errors;
+}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${VAR}` in string scalars. A scalar that is exactly one reference takes the variable's value
+ * as YAML (so `port: ${PORT}` yields a number); a reference inside a longer string is spliced as text.
+ * Substituting after parsing means a variable's content can never change the file's structure.
+ */
+function substitute(node: YamlNode | null | undefined, path: (string | number)[], env: NodeJS.ProcessEnv, errors: ConfigError[]): void {
+  if (node == null) return;
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      substitute(pair.value as YamlNode | null, [...path, key], env, errors);
+    }
+    return;
+  }
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => substitute(item as YamlNode, [...path, i], env, errors));
+    return;
+  }
+  if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
+  const source = node.value;
+  const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(source);
+  const lookup = (name: string, fallback: string | undefined): string | undefined => {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+    if (fallback !== undefined) return fallback;
+    errors.push({
+      path: path.join('.'),
+      value: source,
+      message: `environment variable ${name} is not set; set it or write \${${name}:-default}`,
+    });
+    return undefined;
+  };
+  if (whole) {
+    const value = lookup(whole[1]!, whole[2]);
+    if (value === undefined) return;
+    node.value = value === '' ? '' : scalarValue(value);
+    return;
+  }
+  node.value = source.replace(VAR, (_m, name: string, fallback: string | undefined) => lookup(name, fallback) ?? '');
+}
+
+function scalarValue(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return text;
+}
+
+function toConfigErrors(issue: z.core.$ZodIssue): ConfigError[] {
+  const path = issue.path.map(String).join('.');
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownKeys(issue.path);
+        const hint = suggest(key, known);
+        return {
+          path: path === '' ? key : `${path}.${key}`,
+          message: `unknown key${hint ? `; did you mean "${hint}"?` : ''}${known.length ? ` Expected one of: ${known.join(', ')}` : ''}`,
+        };
+      });
+    case 'invalid_type':
+      if (input === undefined) return [{ path, message: `is required (expected ${issue.expected})` }];
+      return [{ path, value: input, message: `expected ${issue.expected}` }];
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      const disc = (issue as { discriminator?: string }).discriminator;
+      if (options && disc) {
+        const got = (input as Record<string, unknown> | undefined)?.[disc];
+        return [{ path, value: got, message: `expected one of: ${options.map(String).join(', ')}` }];
+      }
+      return [{ path, value: input, message: issue.message }];
+    }
+    case 'invalid_value':
+      return [{ path, value: input, message: `expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+    case 'too_small':
+      return [{ path, value: input, message: `expected at least ${String(issue.minimum)}` }];
+    case 'too_big':
+      return [{ path, value: input, message: `expected at most ${String(issue.maximum)}` }];
+    default:
+      return [{ path, value: input, message: issue.message }];
+  }
+}
+
+/** The keys the schema allows at a path, for "did you mean" hints. */
+function knownKeys(path: PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const segment of path) {
+    schema = unwrap(schema);
+    const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (def?.['type'] === 'object') schema = (def['shape'] as Record<string, unknown>)[String(segment)];
+    else if (def?.['type'] === 'record') schema = def['valueType'];
+    else return [];
+  }
+  const def = (unwrap(schema) as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  return def?.['type'] === 'object' ? Object.keys(def['shape'] as object) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { _zod?: { def?: Record<string, unknown> } } | undefined;
+  while (s?._zod?.def && ['default', 'prefault', 'optional', 'pipe'].includes(s._zod.def['type'] as string)) {
+    s = (s._zod.def['innerType'] ?? s._zod.def['in']) as typeof s;
+  }
+  return s;
+}
+
+function suggest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,95 @@
+/**
+ * The configuration schema: the single source of the config's types, defaults and validation.
+ * Every object is strict, so a misspelt key is an error instead of a silently disabled protection
+ * (incident 003: a misconfigured queue let most traffic bypass it).
+ */
+import { z } from 'zod';
+
+const port = z.int().min(0).max(65535);
+const ms = z.int().min(1);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** An IPv4 or IPv6 address or CIDR block, e.g. `10.0.0.0/8`, `::1`, `fd00::/8`. */
+const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR block like 10.0.0.0/8');
+
+export const listenSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: port.default(8080),
+  /** Time a client has to send the request headers (slowloris protection). */
+  headersTimeoutMs: ms.default(10_000),
+  /** Time a client has to send the whole request, body included. */
+  requestTimeoutMs: ms.default(120_000),
+  /** Idle keep-alive time of client connections. */
+  keepAliveTimeoutMs: ms.default(5_000),
+  /** Largest request header section accepted; larger gets 431. */
+  maxHeaderBytes: z.int().min(1024).max(1_048_576).default(16_384),
+  /** Largest request body forwarded; larger gets 413. */
+  maxBodyBytes: z.int().min(0).default(10 * 1024 * 1024),
+});
+
+export const adminSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(9180),
+  /** Bearer token for the admin API. Empty means no token (only allowed on loopback). */
+  token: z.string().default(''),
+});
+
+export const storeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('memory') }),
+  z.strictObject({
+    kind: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+  }),
+]);
+
+export const upstreamSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  /** Most connections kept to this upstream by this instance. */
+  connections: z.int().min(1).max(10_000).default(256),
+  connectTimeoutMs: ms.default(5_000),
+  /** Time the upstream has to send response headers; past it the client gets 504. */
+  timeoutMs: ms.default(30_000),
+  /** Longest silence while the upstream sends a response body. */
+  bodyTimeoutMs: ms.default(60_000),
+  /**
+   * Idle time after which a pooled connection is closed. Keep it below the upstream's own keep-alive
+   * timeout (Node's default is 5 s) so anteroom never reuses a socket the upstream is closing.
+   */
+  keepAliveTimeoutMs: ms.default(4_000),
+});
+
+export const identitySchema = z.strictObject({
+  /** Proxies whose X-Forwarded-For is believed. Empty: the socket address is the client address. */
+  trustedProxies: z.array(cidr).default([]),
+});
+
+export const logSchema = z.strictObject({
+  level: logLevel.default('info'),
+  /** One JSON line per request. */
+  requests: z.boolean().default(true),
+});
+
+export const shutdownSchema = z.strictObject({
+  /** How long in-flight requests may run after SIGTERM before their connections are closed. */
+  graceMs: z.int().min(0).default(10_000),
+});
+
+export const configSchema = z.strictObject({
+  listen: listenSchema.prefault({}),
+  admin: adminSchema.prefault({}),
+  /** Signs tickets and admission cookies. */
+  secret: z.string().default(''),
+  store: storeSchema.prefault({ kind: 'memory' }),
+  upstreams: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a name of letters, digits, _ and -'), upstreamSchema)
+    .refine((u) => Object.keys(u).length > 0, 'expected at least one upstream'),
+  /** The upstream that requests go to unless a route names another. Defaults to the first one. */
+  defaultUpstream: z.string().optional(),
+  identity: identitySchema.prefault({}),
+  log: logSchema.prefault({}),
+  shutdown: shutdownSchema.prefault({}),
+});
+
+/** The validated, defaulted configuration. */
+export type Config = z.output<typeof configSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;

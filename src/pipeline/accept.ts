@@ -1,0 +1,59 @@
+/**
+ * accept: gives the request its id, checks what can be checked before anything else runs (target
+ * form, declared body size) and answers anteroom's own endpoints under `/__anteroom/`. Malformed
+ * requests that Node's strict parser rejects never get here; see server/clientError.ts.
+ */
+import { ownEndpoint, OWN_PREFIX } from '../server/ownEndpoints.js';
+import { refuse } from '../respond/answer.js';
+import type { RequestContext } from './context.js';
+import { ANSWERED, NEXT, type Phase } from './phase.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const accept: Phase = {
+  name: 'accept',
+  run(ctx: RequestContext) {
+    const req = ctx.req;
+    const rt = ctx.rt;
+    const peer = req.socket.remoteAddress ?? '';
+    ctx.peerTrusted = peer !== '' && rt.trustedProxies.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
+    // An incoming request id is kept only from a trusted proxy: anyone else could reuse ids and break
+    // their uniqueness across instances.
+    const incomingId = req.headers['x-request-id'];
+    ctx.id = ctx.peerTrusted && typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : rt.nextRequestId();
+
+    const method = req.method ?? 'GET';
+    const accepts = req.headers.accept;
+    ctx.browser = (method === 'GET' || method === 'HEAD') && accepts !== undefined && accepts.includes('text/html');
+
+    const host = req.headers.host ?? '';
+    ctx.host = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':', 1)[0]!;
+
+    let url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // Absolute form (RFC 9112 section 3.2.2) is accepted; authority and asterisk forms are not proxied.
+      if (!/^https?:\/\//i.test(url)) return refuse(ctx, 'ANT_BAD_REQUEST', `Request target "${url.slice(0, 100)}" is not a path.`);
+      try {
+        const parsed = new URL(url);
+        url = parsed.pathname + parsed.search;
+      } catch {
+        return refuse(ctx, 'ANT_BAD_REQUEST', 'Request target is not a valid URL.');
+      }
+    }
+    ctx.url = url;
+    const q = url.indexOf('?');
+    ctx.path = q === -1 ? url : url.slice(0, q);
+
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > rt.config.listen.maxBodyBytes) {
+      return refuse(ctx, 'ANT_BODY_TOO_LARGE', `Request body of ${length} bytes is over the limit of ${rt.config.listen.maxBodyBytes} bytes.`);
+    }
+
+    if (ctx.path.startsWith(OWN_PREFIX)) {
+      ctx.decision = 'own';
+      ownEndpoint(ctx);
+      return ANSWERED;
+    }
+    return NEXT;
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * Header hygiene for both directions (RFC 9110 section 7.6.1): hop-by-hop headers and every header
+ * named in `Connection` stay on their own hop. X-Forwarded-* and X-Request-Id are set on the way up.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Headers anteroom sets itself on the way up; the client's copies are replaced. */
+const REPLACED_UPSTREAM = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+export function isHopByHop(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-');
+}
+
+/** Lower-cased header names listed in a Connection header value, or null when there is none. */
+export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const set = new Set<string>();
+  for (const token of joined.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') set.add(t);
+  }
+  return set.size === 0 ? null : set;
+}
+
+export interface ForwardedFacts {
+  requestId: string;
+  /** The full X-Forwarded-For chain to send: existing trusted entries plus the peer. */
+  forwardedFor: string;
+  proto: string;
+  host: string;
+}
+
+/**
+ * Builds the flat `[name, value, ...]` list sent upstream from the client's raw headers. Keeping the
+ * raw list preserves the order and the repetition of headers (several Cookie lines stay several).
+ * With `upgrade` set, `Connection: upgrade` and `Upgrade` are kept: they are the point of the request.
+ */
+export function upstreamRequestHeaders(raw: string[], connection: string | string[] | undefined, facts: ForwardedFacts, upgrade = false): string[] {
+  const named = connectionTokens(connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower) || REPLACED_UPSTREAM.has(lower) || (named !== null && named.has(lower))) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  out.push('x-forwarded-for', facts.forwardedFor, 'x-forwarded-proto', facts.proto, 'x-forwarded-host', facts.host, 'x-request-id', facts.requestId);
+  if (upgrade) out.push('connection', 'upgrade', 'upgrade', 'websocket');
+  return out;
+}
+
+/** The upstream's response headers minus hop-by-hop ones, ready for `res.writeHead`. */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+  const named = connectionTokens(headers['connection']);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (isHopByHop(name) || (named !== null && named.has(name))) continue;
+    out[name] = headers[name];
+  }
+  out['x-request-id'] = requestId;
+  return out;
+}
+
+/** Same as clientResponseHeaders, as `[name, value]` lines for writing a raw response on a socket. */
+export function headerLines(headers: OutgoingHttpHeaders): string {
+  let s = '';
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const item of v) s += `${name}: ${item}\r\n`;
+    else s += `${name}: ${String(v)}\r\n`;
+  }
+  return s;
+}

@@ -1,0 +1,159 @@
+/**
+ * Forwards one HTTP request through the upstream's undici pool with the streaming dispatch API. Bodies
+ * stream both ways with backpressure and are never buffered whole: a full client socket pauses the
+ * upstream response, and the request body is pulled from the client only as fast as the upstream takes
+ * it. A client that goes away aborts the upstream request.
+ */
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Transform, type TransformCallback, type Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { AnteroomError, upstreamErrorCode } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import { refuse } from '../respond/answer.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { Upstream } from './upstream.js';
+
+export function forwardHttp(ctx: RequestContext, upstream: Upstream, forwardedFor: string): void {
+  const req = ctx.req;
+  const res = ctx.res!;
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+    requestId: ctx.id,
+    forwardedFor,
+    proto: 'http',
+    host: req.headers.host ?? '',
+  });
+  const handler = new ForwardHandler(ctx, res, upstream);
+  upstream.inFlight++;
+  ctx.upstreamStartedAt = performance.now();
+  upstream.pool.dispatch(
+    {
+      path: upstream.basePath + ctx.url,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body: requestBody(ctx, handler),
+      // The response of a HEAD is known to have no body; undici must not wait for one.
+      reset: false,
+    },
+    handler,
+  );
+}
+
+/**
+ * The client's body as a stream undici can consume, or null when there is none. The body goes through
+ * a Transform rather than handing `req` itself to undici: undici destroys a body stream when the
+ * upstream fails, and destroying `req` would take the client's socket (and our 502) with it. The
+ * Transform also enforces the size limit on chunked bodies, whose length is not known up front.
+ */
+function requestBody(ctx: RequestContext, handler: ForwardHandler): Readable | null {
+  const req = ctx.req;
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return null;
+  const limit = ctx.rt.config.listen.maxBodyBytes;
+  const body = new BodyLimit(limit, handler);
+  req.pipe(body);
+  req.once('error', (err) => body.destroy(err));
+  return body;
+}
+
+class BodyLimit extends Transform {
+  private seen = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly handler: ForwardHandler,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      this.handler.abort(new AnteroomError('ANT_BODY_TOO_LARGE', `request body larger than ${this.limit} bytes`));
+      cb();
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private ended = false;
+  private pendingAbort: Error | null = null;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly res: ServerResponse,
+    private readonly upstream: Upstream,
+  ) {
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        ctx.clientAborted = true;
+        this.abort(new Error('client closed the connection'));
+      }
+    });
+  }
+
+  abort(err: Error): void {
+    if (this.ended) return;
+    if (this.controller === null) this.pendingAbort = err;
+    else this.controller.abort(err);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort !== null) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    const ctx = this.ctx;
+    ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
+    ctx.status = statusCode;
+    if (ctx.clientAborted) return;
+    const out = clientResponseHeaders(headers, ctx.id);
+    if (ctx.rt.draining) out['connection'] = 'close';
+    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+    else this.res.writeHead(statusCode, out);
+    if (this.res.writableNeedDrain) this.pause(controller);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ctx.clientAborted) return;
+    if (!this.res.write(chunk)) this.pause(controller);
+  }
+
+  onResponseEnd(): void {
+    this.finish();
+    if (!this.ctx.clientAborted) this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.finish();
+    const ctx = this.ctx;
+    if (ctx.clientAborted) return;
+    ctx.upstreamError = `${(err as { code?: string }).code ?? err.name}: ${err.message}`;
+    if (this.res.headersSent) {
+      // The status line is gone: the only honest signal left is a truncated response.
+      this.res.destroy();
+      return;
+    }
+    const code = upstreamErrorCode(err);
+    const detail =
+      code === 'ANT_BODY_TOO_LARGE'
+        ? err.message
+        : code === 'ANT_UPSTREAM_TIMEOUT'
+          ? `The upstream "${this.upstream.name}" did not answer in time. Try again shortly.`
+          : `The upstream "${this.upstream.name}" could not be reached or closed the connection. Try again shortly.`;
+    refuse(ctx, code, detail);
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.upstream.inFlight--;
+  }
+
+  private pause(controller: Dispatcher.DispatchController): void {
+    controller.pause();
+    this.res.once('drain', () => controller.resume());
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The websockets this instance is proxying, so that they can be closed on purpose: with 1001 at
+ * shutdown, or (admin) with 1013 and a retry hint for a blocked client or tenant.
+ */
+import type { Duplex } from 'node:stream';
+import { closeFrame, FrameBoundary } from './wsFrames.js';
+
+export interface OpenWebsocket {
+  readonly id: string;
+  readonly tenant: string;
+  readonly clientKey: string;
+  readonly client: Duplex;
+  readonly upstream: Duplex;
+  /** Frame boundaries of the upstream -> client direction. */
+  readonly toClient: FrameBoundary;
+  /** Frame boundaries of the client -> upstream direction. */
+  readonly toUpstream: FrameBoundary;
+  closing: boolean;
+}
+
+export class WebsocketRegistry {
+  private readonly open = new Map<string, OpenWebsocket>();
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Starts following a connection once the upstream accepted the upgrade. */
+  track(id: string, tenant: string, clientKey: string, client: Duplex, upstream: Duplex): OpenWebsocket {
+    const ws: OpenWebsocket = {
+      id,
+      tenant,
+      clientKey,
+      client,
+      upstream,
+      toClient: new FrameBoundary(),
+      toUpstream: new FrameBoundary(),
+      closing: false,
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      if (!ws.closing) ws.toClient.feed(chunk);
+    });
+    client.on('data', (chunk: Buffer) => {
+      if (!ws.closing) ws.toUpstream.feed(chunk);
+    });
+    this.open.set(id, ws);
+    const forget = (): void => {
+      this.open.delete(id);
+    };
+    client.once('close', forget);
+    upstream.once('close', forget);
+    return ws;
+  }
+
+  all(): IterableIterator<OpenWebsocket> {
+    return this.open.values();
+  }
+
+  /**
+   * Sends `code` to both ends at the next frame boundary of each direction, then closes the sockets.
+   * The upstream gets a masked frame because anteroom is its client. Returns when both are closed or
+   * after `timeoutMs`, whichever comes first.
+   */
+  close(ws: OpenWebsocket, code: number, reason: string, timeoutMs = 2_000): Promise<void> {
+    if (ws.closing) return Promise.resolve();
+    ws.closing = true;
+    const done = Promise.all([
+      closeDirection(ws.upstream, ws.client, ws.toClient, closeFrame(code, reason, false), timeoutMs),
+      closeDirection(ws.client, ws.upstream, ws.toUpstream, closeFrame(code, reason, true), timeoutMs),
+    ]).then(() => undefined);
+    return done;
+  }
+
+  closeAll(code: number, reason: string, timeoutMs?: number): Promise<void> {
+    return Promise.all([...this.open.values()].map((ws) => this.close(ws, code, reason, timeoutMs))).then(() => undefined);
+  }
+}
+
+/** Stops piping `from` into `to`, completes the frame in flight, writes `frame` and ends `to`. */
+function closeDirection(from: Duplex, to: Duplex, boundary: FrameBoundary, frame: Buffer, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (to.destroyed) return resolve();
+    from.unpipe(to);
+    const finish = (): void => {
+      from.off('data', onData);
+      clearTimeout(timer);
+      if (!to.destroyed && to.writable) to.end(frame);
+      to.once('close', () => resolve());
+      setTimeout(() => {
+        to.destroy();
+        resolve();
+      }, timeoutMs).unref();
+    };
+    const onData = (chunk: Buffer): void => {
+      const n = boundary.bytesToBoundary(chunk);
+      if (n > 0) to.write(chunk.subarray(0, n));
+      if (boundary.atBoundary) finish();
+    };
+    const timer = setTimeout(() => {
+      // The frame in flight never completed: close without a frame rather than corrupt one.
+      from.off('data', onData);
+      to.destroy();
+      resolve();
+    }, timeoutMs);
+    timer.unref();
+    if (boundary.atBoundary) finish();
+    else from.on('data', onData);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * Requests that Node's strict HTTP parser rejects (malformed lines, both Content-Length and
+ * Transfer-Encoding, oversized headers, timeouts) never reach the pipeline. They get a clear answer
+ * with a code from the registry and a log line, and their connection is closed.
+ */
+import type { Duplex } from 'node:stream';
+import { ERRORS, type ErrorCode } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+
+export function onClientError(rt: Runtime, err: Error & { code?: string; bytesParsed?: number }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let code: ErrorCode = 'ANT_BAD_REQUEST';
+  let status: number = ERRORS.ANT_BAD_REQUEST.status;
+  let detail = `Malformed HTTP request: ${parserReason(err)}.`;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    code = 'ANT_HEADERS_TOO_LARGE';
+    status = ERRORS.ANT_HEADERS_TOO_LARGE.status;
+    detail = `Request headers are larger than ${rt.config.listen.maxHeaderBytes} bytes.`;
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    detail = 'The request was not received in time.';
+  }
+  const requestId = rt.nextRequestId();
+  rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message }, 'client error');
+  const body = JSON.stringify({ type: `urn:anteroom:error:${code}`, title: ERRORS[code].title, status, detail, code, requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : ERRORS[code].title}\r\n` +
+      `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function parserReason(err: Error & { code?: string; reason?: string }): string {
+  switch (err.code) {
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return 'Content-Length together with Transfer-Encoding is not allowed (RFC 9112 section 6.3)';
+    default:
+      return (err.reason ?? err.message).replace(/^Parse Error: /, '');
+  }
+}
