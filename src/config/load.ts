@@ -39,7 +39,9 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      // With prettyErrors the first line ends "at line L, column C:" and a code excerpt follows; keep the
+      // position, drop the colon that introduced the excerpt.
+      errors: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })),
     };
   }
   const errors: ConfigError[] = [];
@@ -132,7 +134,7 @@ function toConfigErrors(issue: z.core.$ZodIssue): ConfigError[] {
         const hint = suggest(key, known);
         return {
           path: path === '' ? key : `${path}.${key}`,
-          message: `unknown key${hint ? `; did you mean "${hint}"?` : ''}${known.length ? ` Expected one of: ${known.join(', ')}` : ''}`,
+          message: `unknown key${hint ? `; did you mean "${hint}"?` : '.'}${known.length ? ` Expected one of: ${known.join(', ')}` : ''}`,
         };
       });
     case 'invalid_type':
@@ -147,6 +149,9 @@ function toConfigErrors(issue: z.core.$ZodIssue): ConfigError[] {
       }
       return [{ path, value: input, message: issue.message }];
     }
+    case 'invalid_key':
+      // A record key (an upstream name) failed its own check; its message says what a key must be.
+      return [{ path, value: input, message: issue.issues[0]?.message ?? issue.message }];
     case 'invalid_value':
       return [{ path, value: input, message: `expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
     case 'too_small':

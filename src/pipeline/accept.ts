@@ -26,6 +26,9 @@ export const accept: Phase = {
     const accepts = req.headers.accept;
     ctx.browser = (method === 'GET' || method === 'HEAD') && accepts !== undefined && accepts.includes('text/html');
 
+    // RFC 9112 section 3.2: more than one Host is a 400. Node keeps only the first in req.headers, so
+    // the proxy and the upstream could disagree on which host was asked for.
+    if (hostLines(req.rawHeaders) > 1) return refuse(ctx, 'ANT_BAD_REQUEST', 'The request has more than one Host header.');
     const host = req.headers.host ?? '';
     ctx.host = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':', 1)[0]!;
 
@@ -57,3 +60,9 @@ export const accept: Phase = {
     return NEXT;
   },
 };
+
+function hostLines(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
+}

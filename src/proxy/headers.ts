@@ -55,7 +55,9 @@ export function upstreamRequestHeaders(raw: string[], connection: string | strin
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (isHopByHop(lower) || REPLACED_UPSTREAM.has(lower) || (named !== null && named.has(lower))) continue;
+    // Expect is met at this hop: Node's server already sent the client `100 Continue`, and undici
+    // refuses to send the header at all (the request would fail before reaching the upstream).
+    if (isHopByHop(lower) || REPLACED_UPSTREAM.has(lower) || lower === 'expect' || (named !== null && named.has(lower))) continue;
     out.push(name, raw[i + 1]!);
   }
   out.push('x-forwarded-for', facts.forwardedFor, 'x-forwarded-proto', facts.proto, 'x-forwarded-host', facts.host, 'x-request-id', facts.requestId);

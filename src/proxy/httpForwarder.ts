@@ -136,6 +136,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
+    if (!ctx.req.complete) {
+      // undici destroyed the body stream, and with it the pipe from the client. Read and drop the rest
+      // of the body, as Node does for a body nobody reads; a paused request would keep the connection
+      // from ever carrying the next request, though this answer says keep-alive.
+      ctx.req.unpipe();
+      ctx.req.resume();
+    }
     const code = upstreamErrorCode(err);
     const detail =
       code === 'ANT_BODY_TOO_LARGE'

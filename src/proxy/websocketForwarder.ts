@@ -4,13 +4,13 @@
  * answers the upgrade with a plain HTTP response has that response relayed to the client; an upstream
  * that cannot be reached gets the client a 502 on its socket.
  */
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { upstreamErrorCode } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { refuse } from '../respond/answer.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 const CTX = Symbol('anteroom.ctx');
@@ -31,6 +31,12 @@ export function instrumentWebsocketProxy(upstream: Upstream): void {
     proxyReq.once('response', (res: IncomingMessage) => {
       ctx.status = res.statusCode ?? 0;
       ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
+      // http-proxy-3 relays this refusal with res.headers as they are and then closes the socket. This
+      // listener runs before its own: keep the upstream's hop-by-hop headers (its `Connection:
+      // keep-alive`) on their hop, say that the connection closes, and carry the request id.
+      const headers = clientResponseHeaders(res.headers, ctx.id);
+      headers['connection'] = 'close';
+      res.headers = headers as IncomingHttpHeaders;
     });
   });
   // http-proxy-3 emits 'error' when no callback is given; one is always given, but an EventEmitter

@@ -105,5 +105,8 @@ function closeDirection(from: Duplex, to: Duplex, boundary: FrameBoundary, frame
     timer.unref();
     if (boundary.atBoundary) finish();
     else from.on('data', onData);
+    // unpipe() paused `from`: without this the rest of the frame in flight never reaches onData, and
+    // the peer's end of stream is never read, so neither socket closes until the timeout.
+    from.resume();
   });
 }

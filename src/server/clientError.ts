@@ -34,10 +34,11 @@ export function onClientError(rt: Runtime, err: Error & { code?: string; bytesPa
 }
 
 function parserReason(err: Error & { code?: string; reason?: string }): string {
-  switch (err.code) {
-    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return 'Content-Length together with Transfer-Encoding is not allowed (RFC 9112 section 6.3)';
-    default:
-      return (err.reason ?? err.message).replace(/^Parse Error: /, '');
-  }
+  const reason = (err.reason ?? err.message).replace(/^Parse Error: /, '');
+  // llhttp reports a request with both headers as HPE_INVALID_TRANSFER_ENCODING or
+  // HPE_INVALID_CONTENT_LENGTH, whichever header came second; those codes also cover plain invalid
+  // values, so only the reason tells the smuggling shape apart. (HPE_UNEXPECTED_CONTENT_LENGTH is a
+  // duplicate Content-Length, which llhttp's own reason describes well.)
+  if (/can't be present with/.test(reason)) return 'Content-Length together with Transfer-Encoding is not allowed (RFC 9112 section 6.3)';
+  return reason;
 }

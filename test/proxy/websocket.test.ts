@@ -1,0 +1,166 @@
+/**
+ * Websocket upgrades through the proxy: an echo round trip, an upstream that refuses the upgrade with
+ * a plain HTTP answer (relayed to the client), and an upstream that cannot be reached (502 on the
+ * socket).
+ */
+import type { IncomingMessage } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { closedPort, RawClient, startOrigin, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+
+let origin: Origin | undefined;
+let wss: WebSocketServer | undefined;
+let proxy: Proxy | undefined;
+const clients: WebSocket[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) {
+    c.on('error', () => undefined);
+    c.terminate();
+  }
+  await proxy?.stop();
+  if (wss) {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((resolve) => wss!.close(() => resolve()));
+  }
+  await origin?.close();
+  proxy = undefined;
+  origin = undefined;
+  wss = undefined;
+});
+
+/** An origin that echoes every websocket message; `upgrades` collects the upgrade requests. */
+async function echoOrigin(): Promise<{ origin: Origin; upgrades: IncomingMessage[] }> {
+  const o = await startOrigin((_req, res) => res.end('plain http'));
+  const upgrades: IncomingMessage[] = [];
+  wss = new WebSocketServer({ server: o.server });
+  wss.on('connection', (socket, req) => {
+    upgrades.push(req);
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  });
+  origin = o;
+  return { origin: o, upgrades };
+}
+
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, { headers });
+  clients.push(ws);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected response ${res.statusCode}`)));
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  return new Promise((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
+}
+
+/** Sends an upgrade request on a raw socket and reads the answer. */
+async function rawUpgrade(port: number, path = '/ws'): Promise<{ client: RawClient; res: Awaited<ReturnType<RawClient['readResponse']>> }> {
+  const client = await RawClient.connect(port);
+  client.write(
+    `GET ${path} HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
+  return { client, res: await client.readResponse() };
+}
+
+describe('websocket forwarding', () => {
+  it('echoes text and binary messages through the proxy', async () => {
+    const { upgrades } = await echoOrigin();
+    proxy = await startProxy(origin!.url);
+    const ws = await open(`ws://127.0.0.1:${proxy.port}/chat?room=1`, { cookie: 'session=abc' });
+    ws.send('hello');
+    const text = await nextMessage(ws);
+    expect(text.isBinary).toBe(false);
+    expect(text.data.toString()).toBe('hello');
+    // A message big enough to span many TCP segments and use a 64-bit length.
+    const big = Buffer.alloc(200_000, 7);
+    big.writeUInt32BE(0xdeadbeef, 0);
+    ws.send(big);
+    const echoed = await nextMessage(ws);
+    expect(echoed.isBinary).toBe(true);
+    expect(Buffer.compare(echoed.data, big)).toBe(0);
+
+    expect(upgrades).toHaveLength(1);
+    const up = upgrades[0]!;
+    expect(up.url).toBe('/chat?room=1');
+    expect(up.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(up.headers['x-forwarded-host']).toBe(`127.0.0.1:${proxy.port}`);
+    expect(up.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]+-[0-9a-z]+$/);
+    expect(up.headers.cookie).toBe('session=abc');
+    expect(proxy.app.rt.websockets.size).toBe(1);
+  });
+
+  it('closes cleanly from the client and forgets the connection', async () => {
+    await echoOrigin();
+    proxy = await startProxy(origin!.url);
+    const serverSide = new Promise<number>((resolve) => wss!.once('connection', (s) => s.once('close', (code) => resolve(code))));
+    const ws = await open(`ws://127.0.0.1:${proxy.port}/`);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.close(1000, 'bye');
+    expect(await closed).toBe(1000);
+    expect(await serverSide).toBe(1000);
+    await expect.poll(() => proxy!.app.rt.websockets.size).toBe(0);
+  });
+
+  it('relays an upstream that refuses the upgrade with a plain 403', async () => {
+    const o = await startOrigin((_req, res) => res.end());
+    origin = o;
+    o.server.on('upgrade', (_req, socket) => {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nX-Reason: no-ticket\r\n\r\nnot for you.\n');
+    });
+    proxy = await startProxy(o.url);
+    const { client, res } = await rawUpgrade(proxy.port);
+    expect(res.status).toBe(403);
+    expect(res.header('content-type')).toBe('text/plain');
+    expect(res.header('x-reason')).toBe('no-ticket');
+    expect(res.body.toString()).toBe('not for you.\n');
+    // The socket is closed after the refusal, and the answer says so; the upstream's hop-by-hop
+    // headers stay on the upstream's hop.
+    expect(res.headers['connection']).toEqual(['close']);
+    expect(res.header('x-request-id')).toMatch(/^[A-Za-z0-9_-]+-[0-9a-z]+$/);
+    await client.closed;
+    expect(client.pending.length).toBe(0);
+  });
+
+  it('relays a 404 from an upstream that does not speak websocket, body intact', async () => {
+    // No 'upgrade' listener: Node hands the request to the ordinary handler.
+    const o = await startOrigin((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":"no websocket here"}');
+    });
+    origin = o;
+    proxy = await startProxy(o.url);
+    const { client, res } = await rawUpgrade(proxy.port, '/nothing');
+    expect(res.status).toBe(404);
+    expect(res.header('content-type')).toBe('application/json');
+    expect(res.body.toString()).toBe('{"error":"no websocket here"}');
+    expect(res.headers['connection']).toEqual(['close']);
+    expect(res.header('keep-alive')).toBeUndefined();
+    expect(res.headers['transfer-encoding']).toEqual(['chunked']);
+    await client.closed;
+
+    // And the ws client library sees the same refusal.
+    const refused = new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${proxy!.port}/nothing`);
+      clients.push(ws);
+      ws.once('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('opened')));
+    });
+    expect(await refused).toBe(404);
+  });
+
+  it('answers 502 problem+json on the socket when the upstream is down', async () => {
+    proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
+    const { client, res } = await rawUpgrade(proxy.port);
+    expect(res.status).toBe(502);
+    expect(res.header('content-type')).toBe('application/problem+json');
+    expect(res.header('connection')).toBe('close');
+    const body = JSON.parse(res.body.toString()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 502, code: 'ANT_UPSTREAM_UNREACHABLE', requestId: res.header('x-request-id') });
+    await client.closed;
+    expect(proxy.app.rt.websockets.size).toBe(0);
+  });
+});
