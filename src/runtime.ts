@@ -6,6 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { IdentityResolver } from './identity/identityResolver.js';
+import { RouteTable } from './routes/routeTable.js';
+import { ConcurrencyGate } from './limits/concurrencyGate.js';
+import { LimitPlan } from './limits/limitPlan.js';
+import { createStore } from './limits/createStore.js';
+import type { Store } from './limits/store.js';
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websocketRegistry.js';
 
@@ -16,8 +22,12 @@ export class Runtime {
   readonly instanceId: string;
   readonly upstreams = new Map<string, Upstream>();
   defaultUpstream!: Upstream;
+  identity!: IdentityResolver;
+  routes!: RouteTable;
   trustedProxies = new BlockList();
   readonly websockets = new WebsocketRegistry();
+  /** Token buckets and concurrency caps; the store and the gate survive reloads, the plan is rebuilt. */
+  readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
   draining = false;
   private seq = 0;
@@ -26,6 +36,7 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.instanceId = randomBytes(6).toString('base64url');
+    this.limits = { plan: new LimitPlan(config.limits), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
     this.applyConfig(config);
   }
 
@@ -33,9 +44,19 @@ export class Runtime {
     return `${this.instanceId}-${(++this.seq).toString(36)}`;
   }
 
-  /** Builds what derives from the config. Upstreams whose settings did not change keep their pools. */
+  /**
+   * Builds what derives from the config. Everything that can fail (JWT key files) is built before
+   * anything is swapped, so a failure leaves the runtime as it was. Upstreams whose settings did not
+   * change keep their pools.
+   */
   applyConfig(config: Readonly<Config>): void {
+    const identity = new IdentityResolver(config.identity, { hashSecret: config.secret });
+    const routes = new RouteTable(config.routes);
+    const plan = new LimitPlan(config.limits);
     this.config = config;
+    this.identity = identity;
+    this.routes = routes;
+    this.limits.plan = plan;
     const trusted = new BlockList();
     for (const entry of config.identity.trustedProxies) {
       const [addr, bits] = entry.split('/');
@@ -62,5 +83,6 @@ export class Runtime {
 
   async close(): Promise<void> {
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    await this.limits.store.close();
   }
 }

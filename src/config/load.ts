@@ -71,6 +71,11 @@ function crossChecks(config: Config): ConfigError[] {
       message: `names no upstream; expected one of: ${names.join(', ')}`,
     });
   }
+  config.routes.forEach((route, i) => {
+    if (route.upstream !== undefined && !names.includes(route.upstream)) {
+      errors.push({ path: `routes.${i}.upstream`, value: route.upstream, message: `names no upstream; expected one of: ${names.join(', ')}` });
+    }
+  });
   return errors;
 }
 

@@ -4,13 +4,13 @@
  * (incident 003: a misconfigured queue let most traffic bypass it).
  */
 import { z } from 'zod';
+import { identitySchema } from '../identity/schema.js';
+import { limitsSchema } from '../limits/schema.js';
+import { routesSchema } from '../routes/schema.js';
 
 const port = z.int().min(0).max(65535);
 const ms = z.int().min(1);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
-/** An IPv4 or IPv6 address or CIDR block, e.g. `10.0.0.0/8`, `::1`, `fd00::/8`. */
-const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR block like 10.0.0.0/8');
 
 export const listenSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -34,12 +34,25 @@ export const adminSchema = z.strictObject({
   token: z.string().default(''),
 });
 
+const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
+
 export const storeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('memory') }),
-  z.strictObject({
-    kind: z.literal('redis'),
-    url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('redis'),
+      /** One Redis server. */
+      url: redisUrl.optional(),
+      /** Or the seed nodes of a Redis Cluster. */
+      cluster: z.array(z.strictObject({ host: z.string().min(1), port: port })).min(1).optional(),
+      /** Prefix of every key anteroom writes. */
+      prefix: z.string().default('anteroom:'),
+      /** Longest wait for one Redis call; past it the decision is taken locally. */
+      commandTimeoutMs: ms.default(50),
+    })
+    .refine((s) => (s.url === undefined) !== (s.cluster === undefined), {
+      message: 'expected exactly one of url (one Redis) or cluster (Redis Cluster seed nodes)',
+    }),
 ]);
 
 export const upstreamSchema = z.strictObject({
@@ -56,11 +69,8 @@ export const upstreamSchema = z.strictObject({
    * timeout (Node's default is 5 s) so anteroom never reuses a socket the upstream is closing.
    */
   keepAliveTimeoutMs: ms.default(4_000),
-});
-
-export const identitySchema = z.strictObject({
-  /** Proxies whose X-Forwarded-For is believed. Empty: the socket address is the client address. */
-  trustedProxies: z.array(cidr).default([]),
+  /** Most requests in flight at this upstream from this instance; over it, requests wait (then 503). */
+  concurrency: z.int().min(1).optional(),
 });
 
 export const logSchema = z.strictObject({
@@ -86,6 +96,9 @@ export const configSchema = z.strictObject({
   /** The upstream that requests go to unless a route names another. Defaults to the first one. */
   defaultUpstream: z.string().optional(),
   identity: identitySchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  /** Route rules, first match wins; requests no rule matches get the `default` route. */
+  routes: routesSchema,
   log: logSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });

@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
+import type { Claim, Waiter } from '../limits/concurrencyGate.js';
+import type { RouteLimits } from '../limits/limitPlan.js';
 import type { Upstream } from '../proxy/upstream.js';
 
 /** What the proxy decided for the request; logged with every request. */
@@ -50,11 +52,27 @@ export class RequestContext {
   /** Tokens this request costs in the rate-limit buckets. */
   cost = 1;
   upstream: Upstream | null = null;
+  /** Name of the route rule that matched (`default` for the fallback). */
+  routeName = 'default';
+  /** A bypass route goes straight to forward: no rate limits, never queued. */
+  bypass = false;
+  /** Per-route bucket override, when the route has one. */
+  routeLimits: RouteLimits | null = null;
+  /** Per-route concurrency cap, Infinity when none. */
+  routeConcurrency = Infinity;
+  /** `RateLimit-Policy` and `RateLimit` to add to an admitted response (when configured). */
+  rateLimitHeaders: [string, string] | null = null;
+  /** Concurrency slots held, released when the exchange is over. */
+  slot: Claim | null = null;
+  /** Waiting for a concurrency slot; cancelled if the client goes away. */
+  waiter: Waiter | null = null;
 
   decision: Decision = 'pending';
   refusal: ErrorCode | null = null;
   /** Human-readable reason behind a refusal, logged and sent to the client. */
   refusalDetail = '';
+  /** The config entry that caused a refusal, e.g. `limits.tenants.acme.rate`. */
+  refusalSource = '';
 
   /** Status sent to the client (101 for an accepted upgrade). */
   status = 0;
@@ -64,6 +82,8 @@ export class RequestContext {
   upstreamMs = -1;
   /** Set when the client went away before its response was complete. */
   clientAborted = false;
+  /** Set once the client's connection (response or upgrade socket) has closed; observe has run. */
+  socketClosed = false;
   /** Whether the socket peer is one of the trusted proxies. */
   peerTrusted = false;
   /** The X-Forwarded-For chain sent upstream. */

@@ -1,6 +1,7 @@
 /**
  * identify: who is asking. The client address comes from X-Forwarded-For only when the socket peer is
  * a trusted proxy, read right to left past every trusted hop, so a client cannot pick its own address.
+ * Then the tenant and the client key, from the configured sources in order (see src/identity).
  */
 import type { RequestContext } from './context.js';
 import { NEXT, type Phase } from './phase.js';
@@ -9,7 +10,7 @@ export const identify: Phase = {
   name: 'identify',
   run(ctx: RequestContext) {
     const req = ctx.req;
-    const peer = req.socket.remoteAddress ?? '';
+    const peer = stripV4Mapped(req.socket.remoteAddress ?? '');
     let clientIp = peer;
     let chain = '';
     const xff = req.headers['x-forwarded-for'];
@@ -18,16 +19,17 @@ export const identify: Phase = {
       const hops = chain.split(',');
       const trusted = ctx.rt.trustedProxies;
       for (let i = hops.length - 1; i >= 0; i--) {
-        const hop = hops[i]!.trim();
+        const hop = stripV4Mapped(hops[i]!.trim());
         if (hop === '') continue;
         clientIp = hop;
         if (!trusted.check(hop, hop.includes(':') ? 'ipv6' : 'ipv4')) break;
       }
     }
-    ctx.clientIp = stripV4Mapped(clientIp);
-    ctx.forwardedFor = chain === '' ? stripV4Mapped(peer) : `${chain}, ${stripV4Mapped(peer)}`;
-    ctx.tenant = 'default';
-    ctx.clientKey = ctx.clientIp;
+    ctx.clientIp = clientIp;
+    ctx.forwardedFor = chain === '' ? peer : `${chain}, ${peer}`;
+    const who = ctx.rt.identity.resolve(ctx.host, ctx.path, req.headers, clientIp);
+    ctx.tenant = who.tenant;
+    ctx.clientKey = who.clientKey;
     return NEXT;
   },
 };

@@ -68,7 +68,14 @@ function fail(ctx: RequestContext, phase: Phase, err: unknown): void {
 }
 
 function finish(ctx: RequestContext): void {
+  ctx.socketClosed = true;
   if (ctx.res !== null && !ctx.res.writableFinished && ctx.decision !== 'pending') ctx.clientAborted = true;
+  const gate = ctx.rt.limits.gate;
+  if (ctx.waiter !== null) gate.cancel(ctx.waiter);
+  if (ctx.slot !== null) {
+    gate.release(ctx.slot);
+    ctx.slot = null;
+  }
   try {
     observe.run(ctx);
   } catch (err) {

@@ -1,13 +1,23 @@
-/** route: which upstream and which class of traffic the request belongs to. */
+/**
+ * route: the first matching route rule decides the upstream, the class of traffic, the cost in
+ * tokens, whether the request bypasses admission control, and per-route limits (see src/routes).
+ */
 import type { RequestContext } from './context.js';
 import { NEXT, type Phase } from './phase.js';
 
 export const route: Phase = {
   name: 'route',
   run(ctx: RequestContext) {
-    ctx.upstream = ctx.rt.defaultUpstream;
-    ctx.requestClass = 'normal';
-    ctx.cost = 1;
+    const rt = ctx.rt;
+    const { route } = rt.routes.match(ctx.req.method ?? 'GET', ctx.host, ctx.path, ctx.req.headers);
+    ctx.routeName = route.name;
+    ctx.upstream = route.upstream === undefined ? rt.defaultUpstream : (rt.upstreams.get(route.upstream) ?? rt.defaultUpstream);
+    ctx.requestClass = route.class;
+    ctx.cost = route.cost;
+    ctx.bypass = route.bypass;
+    const limits = route.limits;
+    ctx.routeLimits = limits?.rate !== undefined ? { name: route.name, rate: limits.rate, burst: limits.burst } : null;
+    ctx.routeConcurrency = limits?.concurrency ?? Infinity;
     return NEXT;
   },
 };

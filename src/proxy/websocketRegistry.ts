@@ -20,9 +20,15 @@ export interface OpenWebsocket {
 
 export class WebsocketRegistry {
   private readonly open = new Map<string, OpenWebsocket>();
+  private readonly perTenant = new Map<string, number>();
 
   get size(): number {
     return this.open.size;
+  }
+
+  /** Websockets of a tenant open at this instance. */
+  openFor(tenant: string): number {
+    return this.perTenant.get(tenant) ?? 0;
   }
 
   /** Starts following a connection once the upstream accepted the upgrade. */
@@ -44,8 +50,12 @@ export class WebsocketRegistry {
       if (!ws.closing) ws.toUpstream.feed(chunk);
     });
     this.open.set(id, ws);
+    this.perTenant.set(tenant, (this.perTenant.get(tenant) ?? 0) + 1);
     const forget = (): void => {
-      this.open.delete(id);
+      if (!this.open.delete(id)) return;
+      const n = (this.perTenant.get(tenant) ?? 1) - 1;
+      if (n === 0) this.perTenant.delete(tenant);
+      else this.perTenant.set(tenant, n);
     };
     client.once('close', forget);
     upstream.once('close', forget);
