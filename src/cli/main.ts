@@ -7,10 +7,11 @@
 import { parseArgs } from 'node:util';
 import { Anteroom } from '../app.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
+import { check } from './check.js';
 
 const USAGE = `usage:
   anteroom start --config FILE   run the proxy
-  anteroom check --config FILE   validate a config file; exit 1 when it is invalid
+  anteroom check --config FILE   validate a config file and list what each route does; exit 1 when invalid
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'check':
-      return check(values.config);
+      return runCheck(values.config);
     case 'start':
       return start(values.config);
     default:
@@ -41,15 +42,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function check(file: string): number {
-  const result = loadConfigFile(file);
-  if (!result.ok) {
-    process.stderr.write(`${file}: ${result.errors.length} error(s)\n`);
-    for (const e of result.errors) process.stderr.write(`  ${formatConfigError(e)}\n`);
-    return 1;
-  }
-  process.stdout.write(`${file}: ok\n`);
-  return 0;
+function runCheck(file: string): number {
+  const out = check(file);
+  process.stdout.write(out.stdout);
+  process.stderr.write(out.stderr);
+  return out.code;
 }
 
 async function start(file: string): Promise<number> {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { loadJwtKeys } from '../identity/jwtKeys.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigError {
@@ -71,6 +72,8 @@ function crossChecks(config: Config): ConfigError[] {
       message: `names no upstream; expected one of: ${names.join(', ')}`,
     });
   }
+  // Key files are read here, so a missing or unusable key is a config error before anything is applied.
+  if (config.identity.jwt !== undefined) errors.push(...loadJwtKeys(config.identity.jwt).problems);
   config.routes.forEach((route, i) => {
     if (route.upstream !== undefined && !names.includes(route.upstream)) {
       errors.push({ path: `routes.${i}.upstream`, value: route.upstream, message: `names no upstream; expected one of: ${names.join(', ')}` });

@@ -8,6 +8,11 @@ import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { routesSchema } from '../routes/schema.js';
 
+/**
+ * A secret from the environment may be all digits, which YAML substitution reads as a number; a
+ * secret is text either way.
+ */
+const secretString = z.union([z.string(), z.number().transform(String)]);
 const port = z.int().min(0).max(65535);
 const ms = z.int().min(1);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -31,7 +36,7 @@ export const adminSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(9180),
   /** Bearer token for the admin API. Empty means no token (only allowed on loopback). */
-  token: z.string().default(''),
+  token: secretString.default(''),
 });
 
 const redisUrl = z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL');
@@ -88,7 +93,7 @@ export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   admin: adminSchema.prefault({}),
   /** Signs tickets and admission cookies. */
-  secret: z.string().default(''),
+  secret: secretString.default(''),
   store: storeSchema.prefault({ kind: 'memory' }),
   upstreams: z
     .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a name of letters, digits, _ and -'), upstreamSchema)

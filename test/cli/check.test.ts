@@ -20,14 +20,15 @@ describe('anteroom check', () => {
   it('exits 0 and says ok for a valid file', async () => {
     const f = file('ok.yaml', 'upstreams:\n  app: { url: http://127.0.0.1:3000 }\n');
     const r = await runCli(['check', '--config', f]);
-    expect(r).toMatchObject({ code: 0, stdout: `${f}: ok\n`, stderr: '' });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.startsWith(`${f}: ok\n`)).toBe(true);
   });
 
   it('accepts the shipped default config', async () => {
     const shipped = fileURLToPath(new URL('../../config/anteroom.yaml', import.meta.url));
     const r = await runCli(['check', '-c', shipped]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`${shipped}: ok\n`);
+    expect(r.stdout.startsWith(`${shipped}: ok\n`)).toBe(true);
   });
 
   it('exits 1 and prints every error with its key, value and fix', async () => {
