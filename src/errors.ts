@@ -15,6 +15,7 @@ export const ERRORS = {
   ANT_NOT_FOUND: { status: 404, title: 'Not found' },
   ANT_BLOCKED: { status: 403, title: 'Access blocked' },
   ANT_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  ANT_QUEUED: { status: 503, title: 'Waiting room: you have a place in line' },
   ANT_QUEUE_TIMEOUT: { status: 503, title: 'Waiting room: not admitted yet' },
   ANT_QUEUE_FULL: { status: 503, title: 'Waiting room full' },
   ANT_CAPACITY: { status: 503, title: 'Upstream at capacity' },

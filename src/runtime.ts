@@ -7,6 +7,7 @@ import { BlockList, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { IdentityResolver } from './identity/identityResolver.js';
+import { Room } from './room/room.js';
 import { RouteTable } from './routes/routeTable.js';
 import { ConcurrencyGate } from './limits/concurrencyGate.js';
 import { LimitPlan } from './limits/limitPlan.js';
@@ -28,6 +29,10 @@ export class Runtime {
   readonly websockets = new WebsocketRegistry();
   /** Token buckets and concurrency caps; the store and the gate survive reloads, the plan is rebuilt. */
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
+  /** The waiting room; survives reloads with everyone's place. */
+  readonly room: Room;
+  /** Signs tickets and sessions: the configured secret, or one generated for this process. */
+  readonly secret: string;
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
   draining = false;
   private seq = 0;
@@ -37,6 +42,14 @@ export class Runtime {
     this.log = log;
     this.instanceId = randomBytes(6).toString('base64url');
     this.limits = { plan: new LimitPlan(config.limits), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
+    this.secret = config.secret;
+    if (this.secret === '') {
+      this.secret = randomBytes(32).toString('base64url');
+      log.warn('no secret configured: generated one for this process; tickets and sessions will not survive a restart or work across instances');
+    }
+    this.room = new Room(config.room, this.secret, this.limits.gate, log);
+    // A freed slot goes first to a request already waiting for one (gate FIFO), then to the room.
+    this.limits.gate.onRelease = () => this.room.pump();
     this.applyConfig(config);
   }
 
@@ -79,10 +92,14 @@ export class Runtime {
     }
     const defaultName = config.defaultUpstream ?? Object.keys(config.upstreams)[0]!;
     this.defaultUpstream = this.upstreams.get(defaultName)!;
+    this.room.reconfigure(config.room);
+    this.room.upstream = defaultName;
+    this.room.limit = config.room.concurrency ?? this.defaultUpstream.settings.concurrency ?? Infinity;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await this.limits.store.close();
+    this.room.close();
   }
 }

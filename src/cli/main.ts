@@ -10,7 +10,8 @@ import { formatConfigError, loadConfigFile } from '../config/load.js';
 import { check } from './check.js';
 
 const USAGE = `usage:
-  anteroom start --config FILE   run the proxy
+  anteroom start --config FILE [--dev]
+                                 run the proxy; --dev generates a secret when none is configured
   anteroom check --config FILE   validate a config file and list what each route does; exit 1 when invalid
 `;
 
@@ -20,9 +21,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
   }
-  let values: { config?: string };
+  let values: { config?: string; dev?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true }));
+    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, dev: { type: 'boolean' } }, strict: true }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
     return 1;
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check':
       return runCheck(values.config);
     case 'start':
-      return start(values.config);
+      return start(values.config, values.dev === true);
     default:
       process.stderr.write(`unknown command "${command}"\n${USAGE}`);
       return 1;
@@ -49,11 +50,19 @@ function runCheck(file: string): number {
   return out.code;
 }
 
-async function start(file: string): Promise<number> {
+async function start(file: string, dev: boolean): Promise<number> {
   const result = loadConfigFile(file);
   if (!result.ok) {
     process.stderr.write(`${file}: refusing to start, ${result.errors.length} error(s)\n`);
     for (const e of result.errors) process.stderr.write(`  ${formatConfigError(e)}\n`);
+    return 1;
+  }
+  // Tickets and admission cookies are signed with the secret: without one a restart would lose every
+  // place in line and instances could not honour each other's tickets. Only --dev may generate one.
+  if (result.config.secret === '' && !dev) {
+    process.stderr.write(
+      `${file}: refusing to start: secret is empty. Set it (for example secret: \${ANTEROOM_SECRET} with 32+ random bytes), or pass --dev to generate one for this process.\n`,
+    );
     return 1;
   }
   const app = new Anteroom(result.config);

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
+import { roomSchema } from '../room/schema.js';
 import { routesSchema } from '../routes/schema.js';
 
 /**
@@ -104,6 +105,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   /** Route rules, first match wins; requests no rule matches get the `default` route. */
   routes: routesSchema,
+  room: roomSchema.prefault({}),
   log: logSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });

@@ -30,6 +30,8 @@ export class ConcurrencyGate {
   private readonly byTenant = new Map<string, number>();
   private readonly byRoute = new Map<string, number>();
   private readonly queue: Waiter[] = [];
+  /** Called after every release, once the gate's own waiters had their turn (the room pumps here). */
+  onRelease: (() => void) | null = null;
 
   inFlight(upstream: string): number {
     return this.byUpstream.get(upstream) ?? 0;
@@ -83,6 +85,7 @@ export class ConcurrencyGate {
     decrement(this.byTenant, claim.tenant);
     decrement(this.byRoute, claim.route);
     this.drain();
+    this.onRelease?.();
   }
 
   private drain(): void {

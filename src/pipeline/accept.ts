@@ -3,6 +3,7 @@
  * form, declared body size) and answers anteroom's own endpoints under `/__anteroom/`. Malformed
  * requests that Node's strict parser rejects never get here; see server/clientError.ts.
  */
+import { STATUS_PATH } from '../room/page/status.js';
 import { ownEndpoint, OWN_PREFIX } from '../server/ownEndpoints.js';
 import { refuse } from '../respond/answer.js';
 import type { RequestContext } from './context.js';
@@ -52,6 +53,11 @@ export const accept: Phase = {
       return refuse(ctx, 'ANT_BODY_TOO_LARGE', `Request body of ${length} bytes is over the limit of ${rt.config.listen.maxBodyBytes} bytes.`);
     }
 
+    if (ctx.path === STATUS_PATH) {
+      // Answered by admit, once identify knows the client its ticket must belong to.
+      ctx.statusPoll = true;
+      return NEXT;
+    }
     if (ctx.path.startsWith(OWN_PREFIX)) {
       ctx.decision = 'own';
       ownEndpoint(ctx);

@@ -17,6 +17,7 @@ export type Decision =
   | 'forward' // admitted and sent upstream
   | 'bypass' // sent upstream without admission control (a bypass route)
   | 'own' // answered by one of anteroom's own endpoints
+  | 'queue' // waiting in the room (waiting page, or 503 with a ticket after a hold)
   | 'refuse'; // answered by anteroom with an error (see `refusal`)
 
 export type RequestClass = 'critical' | 'normal' | 'bulk';
@@ -66,6 +67,12 @@ export class RequestContext {
   slot: Claim | null = null;
   /** Waiting for a concurrency slot; cancelled if the client goes away. */
   waiter: Waiter | null = null;
+  /** A `GET /__anteroom/status` poll, answered by admit once the caller is identified. */
+  statusPoll = false;
+  /** The room place this request is held on; it leaves the queue if the client goes away while held. */
+  roomHeld: string | null = null;
+  /** Set-Cookie values to add to the response (admission session, ticket). */
+  setCookies: string[] | null = null;
 
   decision: Decision = 'pending';
   refusal: ErrorCode | null = null;

@@ -20,6 +20,9 @@ export const observe: Phase = {
           decision: ctx.decision,
           refusal: ctx.refusal ?? undefined,
           reason: ctx.refusal ? ctx.refusalDetail : undefined,
+          // The config entry behind a limit's refusal (e.g. limits.tenants.acme.rate), so an operator
+          // knows which setting to change; set by rate-limit and admit, and otherwise never logged.
+          source: ctx.refusalSource === '' ? undefined : ctx.refusalSource,
           tenant: ctx.tenant,
           class: ctx.requestClass,
           upstream: ctx.upstream?.name,

@@ -72,6 +72,11 @@ function finish(ctx: RequestContext): void {
   if (ctx.res !== null && !ctx.res.writableFinished && ctx.decision !== 'pending') ctx.clientAborted = true;
   const gate = ctx.rt.limits.gate;
   if (ctx.waiter !== null) gate.cancel(ctx.waiter);
+  // A held request whose client went away leaves the room at once.
+  if (ctx.roomHeld !== null) {
+    ctx.rt.room.leave(ctx.roomHeld);
+    ctx.roomHeld = null;
+  }
   if (ctx.slot !== null) {
     gate.release(ctx.slot);
     ctx.slot = null;

@@ -17,7 +17,8 @@ import { NEXT, type Phase, type PhaseOutcome } from './phase.js';
 export const rateLimit: Phase = {
   name: 'rate-limit',
   run(ctx: RequestContext) {
-    if (ctx.bypass) return NEXT;
+    // Status polls are paced by the server (pollAfterMs); a poll refused here would cost a place.
+    if (ctx.bypass || ctx.statusPoll) return NEXT;
     const limits = ctx.rt.limits;
     if (ctx.isUpgrade) return upgrade(ctx);
     const set = limits.plan.httpBuckets(ctx.tenant, ctx.clientKey, ctx.requestClass, ctx.routeLimits);

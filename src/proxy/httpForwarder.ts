@@ -111,6 +111,19 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (ctx.clientAborted) return;
     const out = clientResponseHeaders(headers, ctx.id);
     if (ctx.rt.draining) out['connection'] = 'close';
+    // limits.headersOnSuccess: the rate-limit phase computed the fields but only a refusal sent them.
+    // Both fields are structured-field lists, so the upstream's own policies are kept after ours.
+    const limitHeaders = ctx.rateLimitHeaders;
+    if (limitHeaders !== null) {
+      out['ratelimit-policy'] = joinList(limitHeaders[0], out['ratelimit-policy']);
+      out['ratelimit'] = joinList(limitHeaders[1], out['ratelimit']);
+    }
+    // Cookies anteroom sets (admission session, ticket) go out beside the upstream's own.
+    const cookies = ctx.setCookies;
+    if (cookies !== null) {
+      const theirs = out['set-cookie'];
+      out['set-cookie'] = theirs === undefined ? cookies : [...(Array.isArray(theirs) ? theirs : [String(theirs)]), ...cookies];
+    }
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
     else this.res.writeHead(statusCode, out);
     if (this.res.writableNeedDrain) this.pause(controller);
@@ -163,4 +176,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     controller.pause();
     this.res.once('drain', () => controller.resume());
   }
+}
+
+/** `ours` followed by the upstream's value of the same list field, if it sent one. */
+function joinList(ours: string, theirs: string | number | string[] | undefined): string {
+  if (theirs === undefined) return ours;
+  return `${ours}, ${Array.isArray(theirs) ? theirs.join(', ') : theirs}`;
 }

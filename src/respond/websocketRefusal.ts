@@ -17,10 +17,16 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
 /** Close code 1013, "Try Again Later" (IANA WebSocket Close Code registry). */
 export const TRY_AGAIN_LATER = 1013;
 
-export function refuseUpgrade(ctx: RequestContext, code: ErrorCode, detail: string, retryAfterMs: number, mode: 'close' | 'http', retryAfterSeconds: number): PhaseOutcome {
+/** `extraHeaders`: whole header lines (`name: value`) for the handshake response, e.g. a ticket cookie. */
+export function refuseUpgrade(ctx: RequestContext, code: ErrorCode, detail: string, retryAfterMs: number, mode: 'close' | 'http', retryAfterSeconds: number, extraHeaders: string[] = []): PhaseOutcome {
   const key = ctx.req.headers['sec-websocket-key'];
   if (mode === 'http' || typeof key !== 'string' || key.length === 0) {
-    return refuse(ctx, code, detail, { 'retry-after': String(retryAfterSeconds) }, { retryAfterMs });
+    const headers: Record<string, string> = { 'retry-after': String(retryAfterSeconds) };
+    for (const line of extraHeaders) {
+      const i = line.indexOf(':');
+      headers[line.slice(0, i)] = line.slice(i + 1).trim();
+    }
+    return refuse(ctx, code, detail, headers, { retryAfterMs });
   }
   ctx.decision = 'refuse';
   ctx.refusal = code;
@@ -31,7 +37,7 @@ export function refuseUpgrade(ctx: RequestContext, code: ErrorCode, detail: stri
   const accept = createHash('sha1').update(key + GUID).digest('base64');
   const reason = JSON.stringify({ code, retryAfterMs });
   socket.write(
-    `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\nx-request-id: ${ctx.id}\r\n\r\n`,
+    `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\nx-request-id: ${ctx.id}\r\n${extraHeaders.map((h) => `${h}\r\n`).join('')}\r\n`,
   );
   socket.end(closeFrame(TRY_AGAIN_LATER, reason, false));
   // A client that never answers the close must not hold the socket.

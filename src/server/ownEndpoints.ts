@@ -18,6 +18,6 @@ export function ownEndpoint(ctx: RequestContext): void {
       else send(ctx, 200, json, '{"status":"ready"}');
       return;
     default:
-      refuse(ctx, 'ANT_NOT_FOUND', `No anteroom endpoint at ${ctx.path}. Known: ${OWN_PREFIX}healthz, ${OWN_PREFIX}readyz.`);
+      refuse(ctx, 'ANT_NOT_FOUND', `No anteroom endpoint at ${ctx.path}. Known: ${OWN_PREFIX}healthz, ${OWN_PREFIX}readyz, ${OWN_PREFIX}status.`);
   }
 }

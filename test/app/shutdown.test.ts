@@ -216,7 +216,7 @@ describe('anteroom start', () => {
     const port = await closedPort();
     const file = join(dir, 'anteroom.yaml');
     writeFileSync(file, `listen: { host: 127.0.0.1, port: "\${PORT}" }\nupstreams:\n  app: { url: "${origin!.url}" }\n`);
-    const child = spawnCli(['start', '--config', file], { PORT: String(port) });
+    const child = spawnCli(['start', '--config', file, '--dev'], { PORT: String(port) });
     const done = completion(child);
 
     // Wait until it listens: its log is buffered, so ask healthz.

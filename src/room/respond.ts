@@ -1,0 +1,109 @@
+/**
+ * What the room sends: the waiting page for a browser, 503 with a ticket for a program whose hold ran
+ * out, the status JSON the waiting page polls, and the cookies that carry tickets and sessions.
+ */
+import type { RequestContext } from '../pipeline/context.js';
+import { ANSWERED, type PhaseOutcome } from '../pipeline/phase.js';
+import { refuse, send } from '../respond/answer.js';
+import { renderWaitingPage, WAITING_PAGE_CSP, type RoomStatus } from './page/index.js';
+import type { Room } from './room.js';
+
+/** The response header (and request header) that carries a ticket for programs. */
+export const TICKET_HEADER = 'anteroom-ticket';
+
+export function cookie(room: Room, name: string, value: string, maxAgeS: number): string {
+  const secure = room.config.cookies.secure ? '; Secure' : '';
+  return `${name}=${value}; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+export function ticketCookie(room: Room, ticket: string): string {
+  return cookie(room, room.config.cookies.ticket, ticket, room.config.ticketTtlS);
+}
+
+export function sessionCookie(room: Room, session: string): string {
+  return cookie(room, room.config.cookies.session, session, room.config.sessionTtlS);
+}
+
+export function clearTicketCookie(room: Room): string {
+  return cookie(room, room.config.cookies.ticket, '', 0);
+}
+
+export function messageFor(room: Room, tenant: string): string | undefined {
+  return room.config.messages[tenant] ?? room.config.messages['default'];
+}
+
+function eta(room: Room, position: number | null): { low: number; high: number } | null {
+  const e = room.estimate(position);
+  return e === null ? null : { low: e.lowS, high: e.highS };
+}
+
+/** The waiting page (503: the resource is not available to this client yet), with the ticket cookie. */
+export function waitingPage(ctx: RequestContext, room: Room, id: string, ticket: string, state: 'waiting' | 'full' = 'waiting'): PhaseOutcome {
+  const position = state === 'full' ? null : room.position(id);
+  const html = renderWaitingPage(
+    {
+      position,
+      etaSeconds: eta(room, position),
+      ticket,
+      originalUrl: ctx.url,
+      pollAfterMs: room.pollAfterMs(position),
+      message: messageFor(room, ctx.tenant),
+      acceptLanguage: headerText(ctx.req.headers['accept-language']),
+      state,
+    },
+    room.template,
+  );
+  ctx.decision = 'queue';
+  ctx.refusal = state === 'full' ? 'ANT_QUEUE_FULL' : 'ANT_QUEUED';
+  ctx.refusalDetail = state === 'full' ? 'waiting room full' : `waiting at position ${position ?? 'unknown'}`;
+  send(ctx, 503, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': WAITING_PAGE_CSP,
+    'retry-after': String(room.retryAfterSeconds(position)),
+    ...(ticket !== '' ? { 'set-cookie': ticketCookie(room, ticket) } : {}),
+  }, html);
+  return ANSWERED;
+}
+
+/** A held request whose hold ran out: 503 with its place, an estimate and the ticket that keeps it. */
+export function holdExpired(ctx: RequestContext, room: Room, id: string, ticket: string): PhaseOutcome {
+  const position = room.position(id);
+  const e = eta(room, position);
+  const seconds = room.retryAfterSeconds(position);
+  refuse(
+    ctx,
+    'ANT_QUEUE_TIMEOUT',
+    `Waiting at position ${position ?? 'unknown'}. Retry after ${seconds} s with the ${TICKET_HEADER} header to keep your place.`,
+    { 'retry-after': String(seconds), [TICKET_HEADER]: ticket, 'set-cookie': ticketCookie(room, ticket) },
+    { position, etaSeconds: e === null ? null : Math.round((e.low + e.high) / 2), ticket },
+  );
+  ctx.decision = 'queue';
+  return ANSWERED;
+}
+
+/** `GET /__anteroom/status`: where the caller's ticket stands. Admission sets the session cookie. */
+export function statusAnswer(ctx: RequestContext, room: Room, token: string | undefined): PhaseOutcome {
+  ctx.decision = 'own';
+  const st = room.status(token, ctx.clientKey, ctx.id);
+  const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  let body: RoomStatus;
+  if (st.state === 'admitted') {
+    headers['set-cookie'] = [sessionCookie(room, room.issueSession(st.tenant, ctx.clientKey)), clearTicketCookie(room)];
+    body = { state: 'admitted', position: null, etaSeconds: null, pollAfterMs: 0 };
+  } else if (st.state === 'waiting') {
+    const position = room.position(st.id);
+    body = { state: 'waiting', position, etaSeconds: eta(room, position), pollAfterMs: room.pollAfterMs(position), ticket: st.ticket! };
+    const message = messageFor(room, st.tenant);
+    if (message !== undefined) body.message = message;
+    headers['set-cookie'] = ticketCookie(room, st.ticket!);
+  } else {
+    body = { state: st.state, position: null, etaSeconds: null, pollAfterMs: room.pollAfterMs(null) };
+  }
+  send(ctx, 200, headers, JSON.stringify(body));
+  return ANSWERED;
+}
+
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}

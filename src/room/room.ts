@@ -1,0 +1,336 @@
+/**
+ * The waiting room as the proxy runs it: the fair queue, tickets, admission sessions, wait estimates
+ * and the pump that lets people in when capacity frees. The admit phase asks it what to do with a
+ * request; the status endpoint asks it where a ticket stands.
+ *
+ * Outflow: waiters are let in while the requests in flight at the upstream, plus the admissions not
+ * yet collected by their browsers, stay below the room's limit, and (when configured) no faster than
+ * `sessionsPerMinute`. A held API request or websocket is admitted by taking its concurrency slot
+ * directly; a browser is admitted by marking its ticket, which its next status poll (or navigation)
+ * turns into a session cookie.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Claim, ConcurrencyGate } from '../limits/concurrencyGate.js';
+import { MemoryStore } from '../limits/memoryStore.js';
+import type { BucketSpec } from '../limits/store.js';
+import type { RoomClass } from './classes.js';
+import { clientKeyHash } from './clientKeyHash.js';
+import { FairQueue, type Waiter, type WaiterKind } from './fairQueue.js';
+import { compileWaitingPageTemplate, DEFAULT_TEMPLATE } from './page/index.js';
+import type { RoomConfig } from './schema.js';
+import { SequenceClock } from './sequence.js';
+import { SessionSigner, type AdmissionSession } from './session.js';
+import { ActiveSessions } from './activeSessions.js';
+import { TicketSigner, type Ticket } from './ticket.js';
+import { WaitEstimator, type WaitRange } from './waitEstimate.js';
+
+/** Where a request stands after asking to join. */
+export type JoinResult =
+  | { kind: 'queued'; id: string; ticket: string; restored: boolean }
+  /** Admitted while away (a browser between polls, an API client between retries): let it in now. */
+  | { kind: 'admitted'; id: string }
+  | { kind: 'full' };
+
+interface Held {
+  readonly claim: Claim;
+  readonly done: (admitted: boolean) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Pending {
+  readonly tenant: string;
+  readonly expiresAt: number;
+}
+
+export class Room {
+  config: RoomConfig;
+  template: string;
+  private readonly queue: FairQueue;
+  private readonly tickets: TicketSigner;
+  private readonly sessions: SessionSigner;
+  private readonly active: ActiveSessions;
+  readonly estimator: WaitEstimator;
+  private readonly seq: SequenceClock;
+  private readonly held = new Map<string, Held>();
+  /** Admitted waiters whose browser (or retrying client) has not come back yet; they hold capacity. */
+  private readonly pending = new Map<string, Pending>();
+  private readonly outflow = new MemoryStore();
+  private outflowBucket: BucketSpec[] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** The in-flight limit the room admits against; Infinity when none is configured. */
+  limit = Infinity;
+  /** Name of the upstream whose in-flight count the room watches. */
+  upstream = '';
+  admitted = 0;
+  rejectedTickets = 0;
+
+  constructor(
+    config: RoomConfig,
+    secret: string,
+    private readonly gate: ConcurrencyGate,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.config = config;
+    this.template = loadTemplate(config);
+    this.queue = new FairQueue({ now, ...queueSettings(config) });
+    this.tickets = new TicketSigner({ secrets: [secret], ttlMs: config.ticketTtlS * 1000 });
+    this.sessions = new SessionSigner({ secrets: [secret], ttlMs: config.sessionTtlS * 1000 });
+    this.active = new ActiveSessions({ now, ttlMs: config.sessionTtlS * 1000, maxTotal: config.maxActiveSessions ?? Infinity });
+    this.estimator = new WaitEstimator({ now });
+    this.seq = new SequenceClock(now);
+    this.reconfigure(config);
+  }
+
+  /** Applies a new `room` section without losing anyone's place. */
+  reconfigure(config: RoomConfig): void {
+    this.config = config;
+    this.template = loadTemplate(config);
+    this.queue.reconfigure(queueSettings(config));
+    const perMinute = config.sessionsPerMinute;
+    this.outflowBucket = perMinute === undefined ? null : [{ key: 'outflow', rate: perMinute / 60, burst: Math.max(1, Math.ceil(perMinute / 60)) }];
+  }
+
+  get waiting(): number {
+    return this.queue.size;
+  }
+
+  waitingOf(tenant: string): ReturnType<FairQueue['countsOf']> {
+    return this.queue.countsOf(tenant);
+  }
+
+  /** Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so. */
+  engaged(): boolean {
+    return this.config.mode === 'queue-all' || (this.config.mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
+  }
+
+  // --- sessions ------------------------------------------------------------------------------------
+
+  /** The verified session in a cookie value, and a renewed cookie value when it is due. */
+  checkSession(value: string | undefined, tenant: string, clientKey: string): { session: AdmissionSession; renewed: string | null } | null {
+    if (value === undefined) return null;
+    const now = this.now();
+    const v = this.sessions.verify(value, { clientKey, now });
+    if (!v.ok || v.session.tenant !== tenant) return null;
+    this.active.admit(tenant, clientKeyHash(clientKey));
+    return { session: v.session, renewed: this.sessions.renew(v.session, now) };
+  }
+
+  /** A new session cookie value for a client let in. */
+  issueSession(tenant: string, clientKey: string): string {
+    this.active.admit(tenant, clientKeyHash(clientKey));
+    return this.sessions.issue({ tenant, clientKey, now: this.now() });
+  }
+
+  canStartSession(tenant: string): boolean {
+    return this.active.canAdmit(tenant);
+  }
+
+  // --- joining and leaving ---------------------------------------------------------------------------
+
+  /**
+   * Takes a place, or finds the one a ticket names. A ticket that fails verification (forged,
+   * tampered, expired, another client's) or was last renewed longer ago than the grace gets a fresh
+   * place at the back, and the reason is logged; it is never an error for the client.
+   */
+  join(tenant: string, cls: RoomClass, clientKey: string, kind: WaiterKind, token: string | undefined, reqId: string): JoinResult {
+    const now = this.now();
+    if (token !== undefined) {
+      const v = this.tickets.verify(token, { clientKey, now });
+      if (!v.ok) {
+        this.rejectedTickets++;
+        this.log.info({ reqId, tenant, reason: v.reason }, 'ticket refused; fresh place at the back');
+      } else if (v.ticket.tenant !== tenant) {
+        this.rejectedTickets++;
+        this.log.info({ reqId, tenant, ticketTenant: v.ticket.tenant }, 'ticket of another tenant; fresh place at the back');
+      } else {
+        const restored = this.restore(v.ticket, clientKey, kind, now);
+        if (restored !== null) return restored;
+        this.log.info({ reqId, tenant, awayMs: now - v.ticket.issuedAt }, 'ticket older than the grace; fresh place at the back');
+      }
+    }
+    const seq = this.seq.next();
+    const id = waiterId(tenant, cls, seq);
+    if (this.queue.enqueue({ id, tenant, cls, seq, enqueuedAt: now, kind }) === 'full') return { kind: 'full' };
+    this.pump();
+    if (this.pending.has(id)) return { kind: 'admitted', id: this.collect(id) };
+    return { kind: 'queued', id, ticket: this.tickets.issue({ tenant, cls, seq, clientKey, now }), restored: false };
+  }
+
+  private restore(t: Ticket, clientKey: string, kind: WaiterKind, now: number): JoinResult | null {
+    const id = waiterId(t.tenant, t.cls, t.seq);
+    if (this.pending.has(id)) return { kind: 'admitted', id: this.collect(id) };
+    if (this.queue.has(id)) {
+      this.queue.touch(id, now);
+      return { kind: 'queued', id, ticket: this.renew(t, clientKey, now), restored: true };
+    }
+    // Not here: dropped as abandoned, or this instance restarted. Within the grace the place is kept.
+    if (now - t.issuedAt > this.config.graceS * 1000) return null;
+    const r = this.queue.enqueue({ id, tenant: t.tenant, cls: t.cls, seq: t.seq, enqueuedAt: t.issuedAt, kind });
+    if (r === 'full') return { kind: 'full' };
+    this.pump();
+    if (this.pending.has(id)) return { kind: 'admitted', id: this.collect(id) };
+    return { kind: 'queued', id, ticket: this.renew(t, clientKey, now), restored: true };
+  }
+
+  /** A renewed ticket: same place, issue time now, so that the grace counts from the last contact. */
+  private renew(t: Ticket, clientKey: string, now: number): string {
+    return this.tickets.issue({ tenant: t.tenant, cls: t.cls, seq: t.seq, clientKey, now });
+  }
+
+  /**
+   * Holds a queued API request or upgrade in memory until it is admitted (`done(true)`: the claim's
+   * slots are now held) or `timeoutMs` passes (`done(false)`: it keeps its place for the grace).
+   */
+  hold(id: string, claim: Claim, timeoutMs: number, done: (admitted: boolean) => void): void {
+    const entry: Held = { claim, done, timer: null };
+    this.held.set(id, entry);
+    this.queue.pin(id);
+    entry.timer = setTimeout(() => {
+      if (this.held.get(id) !== entry) return;
+      this.held.delete(id);
+      this.queue.unpin(id, this.now());
+      done(false);
+    }, timeoutMs);
+    this.pump();
+  }
+
+  /** The held client went away: its place goes at once (DESIGN: nobody waits for a closed socket). */
+  leave(id: string): void {
+    const entry = this.held.get(id);
+    if (entry !== undefined) {
+      this.held.delete(id);
+      if (entry.timer !== null) clearTimeout(entry.timer);
+    }
+    this.queue.remove(id);
+    this.pending.delete(id);
+  }
+
+  position(id: string): number | null {
+    return this.queue.position(id) ?? null;
+  }
+
+  estimate(position: number | null): WaitRange | null {
+    return position === null ? null : this.estimator.estimate(position);
+  }
+
+  retryAfterSeconds(position: number | null): number {
+    return this.estimator.retryAfterSeconds(position ?? 1);
+  }
+
+  /** The status of a ticket for the status endpoint; `admitted` consumes the admission. */
+  status(token: string | undefined, clientKey: string, reqId: string): { state: 'waiting' | 'admitted' | 'unknown' | 'full'; id: string; ticket: string | null; tenant: string } {
+    if (token === undefined) return { state: 'unknown', id: '', ticket: null, tenant: '' };
+    const now = this.now();
+    const v = this.tickets.verify(token, { clientKey, now });
+    if (!v.ok) {
+      this.rejectedTickets++;
+      this.log.info({ reqId, reason: v.reason }, 'status poll with a refused ticket');
+      return { state: 'unknown', id: '', ticket: null, tenant: '' };
+    }
+    const r = this.restore(v.ticket, clientKey, 'browser', now) ?? this.join(v.ticket.tenant, v.ticket.cls, clientKey, 'browser', undefined, reqId);
+    if (r.kind === 'full') return { state: 'full', id: '', ticket: null, tenant: v.ticket.tenant };
+    if (r.kind === 'admitted') return { state: 'admitted', id: r.id, ticket: null, tenant: v.ticket.tenant };
+    return { state: 'waiting', id: r.id, ticket: r.ticket, tenant: v.ticket.tenant };
+  }
+
+  /** Server-chosen polling interval: often near the front, rarely far back, always well inside the grace. */
+  pollAfterMs(position: number | null): number {
+    const p = position ?? 50;
+    return Math.min(this.config.graceS * 1000 * 0.4, Math.max(1_000, Math.min(15_000, p * 100)));
+  }
+
+  // --- the pump -----------------------------------------------------------------------------------------
+
+  /** Lets waiters in while capacity and the outflow rate allow. Runs on every release and on a tick. */
+  pump(): void {
+    if (this.queue.size === 0) return;
+    this.expirePending();
+    const now = this.now();
+    for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
+      if (this.gate.inFlight(this.upstream) + this.pending.size >= this.limit) break;
+      if (this.outflowBucket !== null && this.outflow.consume(this.outflowBucket, 0).retryAfterMs > 0) break;
+      const w = this.queue.next((tenant) => this.active.canAdmit(tenant));
+      if (w === undefined) break;
+      if (!this.admit(w, now)) {
+        // Its own caps (tenant, route) are full: back to its place, and stop for now.
+        this.queue.enqueue({ id: w.id, tenant: w.tenant, cls: w.cls, seq: w.seq, enqueuedAt: w.enqueuedAt, kind: w.kind });
+        if (w.pinned) this.queue.pin(w.id);
+        break;
+      }
+      if (this.outflowBucket !== null) this.outflow.consume(this.outflowBucket, 1);
+      this.estimator.recordAdmission();
+      this.admitted++;
+    }
+    this.ensureTick();
+  }
+
+  private admit(w: Waiter, now: number): boolean {
+    const held = this.held.get(w.id);
+    if (held !== undefined) {
+      if (!this.gate.tryAcquire(held.claim)) return false;
+      this.held.delete(w.id);
+      if (held.timer !== null) clearTimeout(held.timer);
+      held.done(true);
+      return true;
+    }
+    this.pending.set(w.id, { tenant: w.tenant, expiresAt: now + this.config.graceS * 1000 });
+    return true;
+  }
+
+  /** Turns a pending admission into "let in now"; the capacity it reserved is handed to the request. */
+  private collect(id: string): string {
+    this.pending.delete(id);
+    return id;
+  }
+
+  private expirePending(): void {
+    if (this.pending.size === 0) return;
+    const now = this.now();
+    for (const [id, p] of this.pending) if (p.expiresAt <= now) this.pending.delete(id);
+  }
+
+  /** While people wait, a tick keeps the outflow going (rate-limited outflow, expired admissions). */
+  private ensureTick(): void {
+    if (this.timer !== null || (this.queue.size === 0 && this.pending.size === 0)) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.queue.sweepAbandoned();
+      this.pump();
+      this.expirePending();
+      this.ensureTick();
+    }, 100);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    for (const [id, h] of this.held) {
+      if (h.timer !== null) clearTimeout(h.timer);
+      this.held.delete(id);
+      h.done(false);
+    }
+  }
+}
+
+export function waiterId(tenant: string, cls: RoomClass, seq: number): string {
+  return `${tenant}|${cls}|${seq}`;
+}
+
+function queueSettings(config: RoomConfig) {
+  return {
+    graceMs: config.graceS * 1000,
+    maxPerTenant: config.maxPerTenant,
+    maxTotal: config.maxTotal,
+    weights: config.weights,
+    minShares: config.minShares,
+  };
+}
+
+function loadTemplate(config: RoomConfig): string {
+  if (config.page.template === undefined) return DEFAULT_TEMPLATE;
+  const source = readFileSync(config.page.template, 'utf8');
+  compileWaitingPageTemplate(source);
+  return source;
+}
