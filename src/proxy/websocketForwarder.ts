@@ -23,7 +23,15 @@ export function instrumentWebsocketProxy(upstream: Upstream): void {
   upstream.ws.on('proxyReqWs', (proxyReq: ClientRequest, _req: IncomingMessage, _socket: Duplex, options: unknown) => {
     const ctx = (options as WsOptions)[CTX];
     if (ctx === undefined) return;
+    // An upstream that never answers the upgrade must not hold the client's socket: the same
+    // `timeoutMs` as for HTTP response headers applies, then 504. Cleared once it switches protocols,
+    // because an idle websocket is not a slow upstream.
+    proxyReq.setTimeout(upstream.settings.timeoutMs, () => {
+      proxyReq.destroy(Object.assign(new Error('the upstream did not answer the upgrade in time'), { code: 'ETIMEDOUT' }));
+    });
     proxyReq.once('upgrade', (_res: IncomingMessage, proxySocket: Duplex) => {
+      proxyReq.setTimeout(0);
+      (proxySocket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
       ctx.status = 101;
       ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
       ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket);

@@ -13,10 +13,14 @@ export function ownEndpoint(ctx: RequestContext): void {
       // restarts the proxy because the application is down.
       send(ctx, 200, json, '{"status":"ok"}');
       return;
-    case 'readyz':
-      if (ctx.rt.draining) send(ctx, 503, json, '{"status":"draining"}');
-      else send(ctx, 200, json, '{"status":"ready"}');
+    case 'readyz': {
+      // A Redis outage does not make the proxy unready (it decides on local buckets meanwhile), but
+      // it is said here so that an orchestrator's probe log shows it.
+      const store = ctx.rt.limits.store as { kind: string; degraded?: boolean };
+      const body = JSON.stringify({ status: ctx.rt.draining ? 'draining' : 'ready', store: store.kind, degraded: store.degraded === true });
+      send(ctx, ctx.rt.draining ? 503 : 200, json, body);
       return;
+    }
     default:
       refuse(ctx, 'ANT_NOT_FOUND', `No anteroom endpoint at ${ctx.path}. Known: ${OWN_PREFIX}healthz, ${OWN_PREFIX}readyz, ${OWN_PREFIX}status.`);
   }

@@ -98,7 +98,7 @@ describe('Anteroom.stop()', () => {
     probe.write('\r\n');
     const during = await probe.readResponse();
     expect(during.status).toBe(503);
-    expect(JSON.parse(during.body.toString())).toEqual({ status: 'draining' });
+    expect(JSON.parse(during.body.toString())).toEqual({ status: 'draining', store: 'memory', degraded: false });
     expect(during.header('connection')).toBe('close');
     held.release('done');
     expect((await slow.readResponse()).status).toBe(200);

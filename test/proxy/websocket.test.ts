@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closedPort, RawClient, startOrigin, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+import { closedPort, RawClient, startOrigin, startProxy, startRawOrigin, type Origin, type Proxy } from '../helpers/index.js';
 
 let origin: Origin | undefined;
 let wss: WebSocketServer | undefined;
@@ -162,5 +162,18 @@ describe('websocket forwarding', () => {
     expect(body).toMatchObject({ status: 502, code: 'ANT_UPSTREAM_UNREACHABLE', requestId: res.header('x-request-id') });
     await client.closed;
     expect(proxy.app.rt.websockets.size).toBe(0);
+  });
+  it('answers 504 on the socket when the upstream never answers the upgrade (regression: held forever)', async () => {
+    const silent = await startRawOrigin(() => undefined);
+    try {
+      proxy = await startProxy(silent.url, { upstreams: { app: { url: silent.url, timeoutMs: 300 } } });
+      const { client, res } = await rawUpgrade(proxy.port);
+      expect(res.status).toBe(504);
+      const body = JSON.parse(res.body.toString()) as Record<string, unknown>;
+      expect(body).toMatchObject({ status: 504, code: 'ANT_UPSTREAM_TIMEOUT' });
+      await client.closed;
+    } finally {
+      await silent.close();
+    }
   });
 });

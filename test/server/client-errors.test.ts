@@ -137,7 +137,7 @@ describe("anteroom's own endpoints", () => {
     expect(JSON.parse(health.body.toString())).toEqual({ status: 'ok' });
     const ready = await rawRequest(proxy.port, 'GET /__anteroom/readyz HTTP/1.1\r\nHost: example.test\r\n\r\n');
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body.toString())).toEqual({ status: 'ready' });
+    expect(JSON.parse(ready.body.toString())).toEqual({ status: 'ready', store: 'memory', degraded: false });
     expect(origin.requests.length).toBe(before);
   });
 
