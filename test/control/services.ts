@@ -1,0 +1,69 @@
+/**
+ * The machine's real databases for the control tests: PostgreSQL on 127.0.0.1:5432 (user postgres,
+ * trust auth) and MariaDB on 127.0.0.1:3306 (root, no password), overridable by environment.
+ * Connections a test opens are tracked and closed by `closeAll`.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+
+export const PG_URL = process.env['ANTEROOM_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const MYSQL_URL = process.env['ANTEROOM_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/';
+
+export class Crowd {
+  private readonly pgClients: pg.Client[] = [];
+  private readonly mysqlConns: mysql.Connection[] = [];
+
+  /** Opens `n` idle PostgreSQL sessions. */
+  async postgres(n: number, application = 'anteroom-test-crowd'): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const c = new pg.Client({ connectionString: PG_URL, application_name: application });
+      c.on('error', () => undefined);
+      await c.connect();
+      this.pgClients.push(c);
+    }
+  }
+
+  /** Opens `n` idle MariaDB connections. */
+  async mysql(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const c = await mysql.createConnection({ uri: MYSQL_URL });
+      c.on('error', () => undefined);
+      this.mysqlConns.push(c);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.pgClients.splice(0).map((c) => c.end().catch(() => undefined)));
+    await Promise.all(this.mysqlConns.splice(0).map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+/** Polls `check` every 50 ms until it is true, or fails after `ms` (waiting on a server, not timing it). */
+export async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A TCP server that accepts connections and never says a word: a hung database. */
+export async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
