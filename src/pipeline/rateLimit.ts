@@ -62,11 +62,14 @@ async function upgrade(ctx: RequestContext): Promise<PhaseOutcome> {
     ctx.refusalSource = 'limits.websocket.perTenantOpen';
     return refuseUpgrade(ctx, 'ANT_RATE_LIMITED', `Tenant "${ctx.tenant}" has ${cap} websockets open, its limit.`, retryMs, mode, jitteredRetryAfterSeconds(retryMs));
   }
+  // Counted from here, not from the upstream's 101, so that a parallel burst cannot pass the cap.
+  rt.websockets.reserve(ctx.tenant, ctx.socket!);
   for (const set of [plan.websocketBuckets(ctx.tenant, ctx.clientKey), plan.websocketGlobalBuckets()]) {
     if (set.shadow.length > 0) shadow(ctx, set);
     if (set.enforced.length === 0) continue;
     const d = await store.consume(set.enforced, 1);
     if (d.allowed) continue;
+    rt.websockets.unreserve(ctx.socket!);
     const b = set.enforcedInfo[d.refusedBy] ?? set.enforcedInfo[0]!;
     const retryMs = finiteRetry(d.retryAfterMs);
     const seconds = jitteredRetryAfterSeconds(retryMs);

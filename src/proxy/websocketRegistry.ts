@@ -21,14 +21,42 @@ export interface OpenWebsocket {
 export class WebsocketRegistry {
   private readonly open = new Map<string, OpenWebsocket>();
   private readonly perTenant = new Map<string, number>();
+  /** Upgrades counted for their tenant (see reserve) whose upstream has not switched protocols yet. */
+  private readonly reserved = new Map<Duplex, string>();
 
   get size(): number {
     return this.open.size;
   }
 
-  /** Websockets of a tenant open at this instance. */
+  /** Websockets of a tenant open at this instance, with the upgrades reserved and still in their handshake. */
   openFor(tenant: string): number {
     return this.perTenant.get(tenant) ?? 0;
+  }
+
+  /**
+   * Counts an upgrade against its tenant from the moment it passes the per-tenant cap, not from the
+   * upstream's 101: otherwise every upgrade of a parallel burst passes the check before any is open.
+   * The place is given back when the socket closes before track(), or with unreserve().
+   */
+  reserve(tenant: string, client: Duplex): void {
+    if (this.reserved.has(client)) return;
+    this.reserved.set(client, tenant);
+    this.add(tenant, 1);
+    client.once('close', () => this.unreserve(client));
+  }
+
+  /** Gives back a reservation (the upgrade was refused after all); nothing if there is none. */
+  unreserve(client: Duplex): void {
+    const tenant = this.reserved.get(client);
+    if (tenant === undefined) return;
+    this.reserved.delete(client);
+    this.add(tenant, -1);
+  }
+
+  private add(tenant: string, n: number): void {
+    const count = (this.perTenant.get(tenant) ?? 0) + n;
+    if (count <= 0) this.perTenant.delete(tenant);
+    else this.perTenant.set(tenant, count);
   }
 
   /** Starts following a connection once the upstream accepted the upgrade. */
@@ -50,12 +78,11 @@ export class WebsocketRegistry {
       if (!ws.closing) ws.toUpstream.feed(chunk);
     });
     this.open.set(id, ws);
-    this.perTenant.set(tenant, (this.perTenant.get(tenant) ?? 0) + 1);
+    // A reservation becomes the open socket's count.
+    this.unreserve(client);
+    this.add(tenant, 1);
     const forget = (): void => {
-      if (!this.open.delete(id)) return;
-      const n = (this.perTenant.get(tenant) ?? 1) - 1;
-      if (n === 0) this.perTenant.delete(tenant);
-      else this.perTenant.set(tenant, n);
+      if (this.open.delete(id)) this.add(tenant, -1);
     };
     client.once('close', forget);
     upstream.once('close', forget);

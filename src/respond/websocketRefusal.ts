@@ -12,7 +12,8 @@ import { ANSWERED, type PhaseOutcome } from '../pipeline/phase.js';
 import { closeFrame } from '../proxy/wsFrames.js';
 import { refuse } from './answer.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
+/** RFC 6455 section 1.3. A wrong digit here makes every client fail the handshake instead of reading the 1013. */
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** Close code 1013, "Try Again Later" (IANA WebSocket Close Code registry). */
 export const TRY_AGAIN_LATER = 1013;
@@ -40,6 +41,9 @@ export function refuseUpgrade(ctx: RequestContext, code: ErrorCode, detail: stri
     `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\nx-request-id: ${ctx.id}\r\n${extraHeaders.map((h) => `${h}\r\n`).join('')}\r\n`,
   );
   socket.end(closeFrame(TRY_AGAIN_LATER, reason, false));
+  // Read (and drop) the client's answering close frame: a paused socket never sees the client's FIN,
+  // so it would stay open until the timer below, one idle socket per refusal in a reconnect storm.
+  socket.resume();
   // A client that never answers the close must not hold the socket.
   setTimeout(() => socket.destroy(), 2_000).unref();
   return ANSWERED;
