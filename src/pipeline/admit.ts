@@ -76,6 +76,14 @@ function wait(ctx: RequestContext, ticket: string | undefined): PhaseOutcome | P
           ctx.rt.limits.gate.release(claim);
           return resolve(ANSWERED);
         }
+        if (kind === 'websocket') {
+          // The slot was only its turn to be let in: like an upgrade let in at once, an open websocket
+          // holds none, or each one admitted from the room would keep an upstream slot for its whole
+          // life. Released after this turn of the pump, which is admitting it, so a run of upgrades
+          // does not nest pump calls (release -> pump -> admit -> release ...).
+          queueMicrotask(() => ctx.rt.limits.gate.release(claim));
+          return resolve(NEXT);
+        }
         ctx.slot = claim;
         return resolve(NEXT);
       }

@@ -5,7 +5,7 @@
 import type { RequestContext } from '../pipeline/context.js';
 import { ANSWERED, type PhaseOutcome } from '../pipeline/phase.js';
 import { refuse, send } from '../respond/answer.js';
-import { renderWaitingPage, WAITING_PAGE_CSP, type RoomStatus } from './page/index.js';
+import { renderWaitingPage, STATUS_JOIN_PARAM, STATUS_PATH, WAITING_PAGE_CSP, type RoomStatus } from './page/index.js';
 import type { Room } from './room.js';
 
 /** The response header (and request header) that carries a ticket for programs. */
@@ -50,6 +50,9 @@ export function waitingPage(ctx: RequestContext, room: Room, id: string, ticket:
       message: messageFor(room, ctx.tenant),
       acceptLanguage: headerText(ctx.req.headers['accept-language']),
       state,
+      // The full page has no place yet; its polls ask for one (see STATUS_JOIN_PARAM). Without this they
+      // were answered `unknown`, and the page said the place was lost instead of "we keep trying".
+      ...(state === 'full' ? { statusPath: `${STATUS_PATH}?${STATUS_JOIN_PARAM}=1` } : {}),
     },
     room.template,
   );
@@ -85,7 +88,8 @@ export function holdExpired(ctx: RequestContext, room: Room, id: string, ticket:
 /** `GET /__anteroom/status`: where the caller's ticket stands. Admission sets the session cookie. */
 export function statusAnswer(ctx: RequestContext, room: Room, token: string | undefined): PhaseOutcome {
   ctx.decision = 'own';
-  const st = room.status(token, ctx.clientKey, ctx.id);
+  const newcomer = token === undefined && wantsPlace(ctx.url) ? { tenant: ctx.tenant, cls: ctx.requestClass } : null;
+  const st = room.status(token, ctx.clientKey, ctx.id, newcomer);
   const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   let body: RoomStatus;
   if (st.state === 'admitted') {
@@ -102,6 +106,11 @@ export function statusAnswer(ctx: RequestContext, room: Room, token: string | un
   }
   send(ctx, 200, headers, JSON.stringify(body));
   return ANSWERED;
+}
+
+function wantsPlace(url: string): boolean {
+  const q = url.indexOf('?');
+  return q !== -1 && new URLSearchParams(url.slice(q + 1)).get(STATUS_JOIN_PARAM) === '1';
 }
 
 function headerText(v: string | string[] | undefined): string | undefined {

@@ -55,6 +55,13 @@ export class Room {
   private readonly held = new Map<string, Held>();
   /** Admitted waiters whose browser (or retrying client) has not come back yet; they hold capacity. */
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Places already let in, until no ticket for them can be within the grace any more (their tickets were
+   * all issued before the admission). A ticket is good for one admission: without this, a client that
+   * presented it again (an API client whose cookie jar kept it, a replay) was put back at its old place,
+   * at the front, for as long as the grace ran.
+   */
+  private readonly consumed = new Map<string, number>();
   private readonly outflow = new MemoryStore();
   private outflowBucket: BucketSpec[] | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -88,6 +95,7 @@ export class Room {
     this.config = config;
     this.template = loadTemplate(config);
     this.queue.reconfigure(queueSettings(config));
+    this.estimator.setRetry(retryBounds(config));
     const perMinute = config.sessionsPerMinute;
     this.outflowBucket = perMinute === undefined ? null : [{ key: 'outflow', rate: perMinute / 60, burst: Math.max(1, Math.ceil(perMinute / 60)) }];
   }
@@ -144,6 +152,8 @@ export class Room {
       } else if (v.ticket.tenant !== tenant) {
         this.rejectedTickets++;
         this.log.info({ reqId, tenant, ticketTenant: v.ticket.tenant }, 'ticket of another tenant; fresh place at the back');
+      } else if (this.consumed.has(waiterId(v.ticket.tenant, v.ticket.cls, v.ticket.seq))) {
+        this.log.info({ reqId, tenant }, 'ticket already used; fresh place at the back');
       } else {
         const restored = this.restore(v.ticket, clientKey, kind, now);
         if (restored !== null) return restored;
@@ -184,6 +194,16 @@ export class Room {
    * slots are now held) or `timeoutMs` passes (`done(false)`: it keeps its place for the grace).
    */
   hold(id: string, claim: Claim, timeoutMs: number, done: (admitted: boolean) => void): void {
+    // Two requests on one place (a client that shares its ticket among parallel requests, or retries
+    // before its earlier connection is seen to close): the place is held for the newest one, and the
+    // one it replaces is answered now (503 with the ticket). Overwriting it silently left that request
+    // without any answer, and its later close took the newer request's place out of the queue.
+    const previous = this.held.get(id);
+    if (previous !== undefined) {
+      this.held.delete(id);
+      if (previous.timer !== null) clearTimeout(previous.timer);
+      previous.done(false);
+    }
     const entry: Held = { claim, done, timer: null };
     this.held.set(id, entry);
     this.queue.pin(id);
@@ -219,9 +239,23 @@ export class Room {
     return this.estimator.retryAfterSeconds(position ?? 1);
   }
 
-  /** The status of a ticket for the status endpoint; `admitted` consumes the admission. */
-  status(token: string | undefined, clientKey: string, reqId: string): { state: 'waiting' | 'admitted' | 'unknown' | 'full'; id: string; ticket: string | null; tenant: string } {
-    if (token === undefined) return { state: 'unknown', id: '', ticket: null, tenant: '' };
+  /**
+   * The status of a ticket for the status endpoint; `admitted` consumes the admission. Without a ticket,
+   * `newcomer` (the "full" page, which has none yet) asks for a place: `full` while there is none.
+   */
+  status(
+    token: string | undefined,
+    clientKey: string,
+    reqId: string,
+    newcomer: { tenant: string; cls: RoomClass } | null = null,
+  ): { state: 'waiting' | 'admitted' | 'unknown' | 'full'; id: string; ticket: string | null; tenant: string } {
+    if (token === undefined) {
+      if (newcomer === null) return { state: 'unknown', id: '', ticket: null, tenant: '' };
+      const r = this.join(newcomer.tenant, newcomer.cls, clientKey, 'browser', undefined, reqId);
+      if (r.kind === 'full') return { state: 'full', id: '', ticket: null, tenant: newcomer.tenant };
+      if (r.kind === 'admitted') return { state: 'admitted', id: r.id, ticket: null, tenant: newcomer.tenant };
+      return { state: 'waiting', id: r.id, ticket: r.ticket, tenant: newcomer.tenant };
+    }
     const now = this.now();
     const v = this.tickets.verify(token, { clientKey, now });
     if (!v.ok) {
@@ -229,7 +263,8 @@ export class Room {
       this.log.info({ reqId, reason: v.reason }, 'status poll with a refused ticket');
       return { state: 'unknown', id: '', ticket: null, tenant: '' };
     }
-    const r = this.restore(v.ticket, clientKey, 'browser', now) ?? this.join(v.ticket.tenant, v.ticket.cls, clientKey, 'browser', undefined, reqId);
+    const used = this.consumed.has(waiterId(v.ticket.tenant, v.ticket.cls, v.ticket.seq));
+    const r = (used ? null : this.restore(v.ticket, clientKey, 'browser', now)) ?? this.join(v.ticket.tenant, v.ticket.cls, clientKey, 'browser', undefined, reqId);
     if (r.kind === 'full') return { state: 'full', id: '', ticket: null, tenant: v.ticket.tenant };
     if (r.kind === 'admitted') return { state: 'admitted', id: r.id, ticket: null, tenant: v.ticket.tenant };
     return { state: 'waiting', id: r.id, ticket: r.ticket, tenant: v.ticket.tenant };
@@ -272,6 +307,7 @@ export class Room {
       if (!this.gate.tryAcquire(held.claim)) return false;
       this.held.delete(w.id);
       if (held.timer !== null) clearTimeout(held.timer);
+      this.consume(w.id, now);
       held.done(true);
       return true;
     }
@@ -282,18 +318,27 @@ export class Room {
   /** Turns a pending admission into "let in now"; the capacity it reserved is handed to the request. */
   private collect(id: string): string {
     this.pending.delete(id);
+    this.consume(id, this.now());
     return id;
   }
 
+  private consume(id: string, now: number): void {
+    this.consumed.set(id, now + this.config.graceS * 1000);
+  }
+
   private expirePending(): void {
-    if (this.pending.size === 0) return;
     const now = this.now();
     for (const [id, p] of this.pending) if (p.expiresAt <= now) this.pending.delete(id);
+    // In admission order, so (with one grace) in expiry order: stop at the first still in force.
+    for (const [id, until] of this.consumed) {
+      if (until > now) break;
+      this.consumed.delete(id);
+    }
   }
 
   /** While people wait, a tick keeps the outflow going (rate-limited outflow, expired admissions). */
   private ensureTick(): void {
-    if (this.timer !== null || (this.queue.size === 0 && this.pending.size === 0)) return;
+    if (this.timer !== null || (this.queue.size === 0 && this.pending.size === 0 && this.consumed.size === 0)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.queue.sweepAbandoned();
@@ -326,6 +371,16 @@ function queueSettings(config: RoomConfig) {
     weights: config.weights,
     minShares: config.minShares,
   };
+}
+
+/**
+ * Retry-After must bring an obedient client back well inside the grace, or the client loses its place
+ * for doing what it was told (the estimator's own default of up to 30 s is as long as the default
+ * grace, and 6 times the shortest one). A quarter of the grace is left for the client's own delays.
+ */
+function retryBounds(config: RoomConfig): { maxS: number; unknownS: number } {
+  const maxS = Math.max(1, Math.min(30, Math.floor(config.graceS * 0.75)));
+  return { maxS, unknownS: Math.min(5, maxS) };
 }
 
 function loadTemplate(config: RoomConfig): string {

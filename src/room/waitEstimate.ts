@@ -44,7 +44,7 @@ export class WaitEstimator {
   readonly #counts: Float64Array;
   readonly #minAdmissions: number;
   readonly #minSpread: number;
-  readonly #retry: RetryAfterOptions;
+  #retry!: RetryAfterOptions;
   readonly #random: () => number;
   readonly #startedAt: number;
   /** Absolute index (time / bucketMs) of the newest bucket. */
@@ -60,13 +60,22 @@ export class WaitEstimator {
     this.#counts = new Float64Array(Math.ceil(windowMs / this.#bucketMs));
     this.#minAdmissions = opts.minAdmissions ?? 5;
     this.#minSpread = opts.minSpread ?? 0.1;
-    this.#retry = { minS: 1, maxS: 30, unknownS: 5, jitter: 0.25, ...opts.retry };
-    if (!(this.#retry.minS >= 1) || !(this.#retry.maxS >= this.#retry.minS)) {
-      throw new Error('anteroom: Retry-After bounds must satisfy 1 <= minS <= maxS');
-    }
+    this.setRetry({ minS: 1, maxS: 30, unknownS: 5, jitter: 0.25, ...opts.retry });
     this.#random = opts.random ?? Math.random;
     this.#startedAt = this.#now();
     this.#head = Math.floor(this.#startedAt / this.#bucketMs);
+  }
+
+  /**
+   * Changes the Retry-After bounds: the room derives `maxS` from its abandonment grace, which a config
+   * reload may change, and the measured admissions must survive that.
+   */
+  setRetry(retry: Partial<RetryAfterOptions>): void {
+    const r = { ...this.#retry, ...retry };
+    if (!(r.minS >= 1) || !(r.maxS >= r.minS)) {
+      throw new Error('anteroom: Retry-After bounds must satisfy 1 <= minS <= maxS');
+    }
+    this.#retry = r;
   }
 
   recordAdmission(count = 1): void {

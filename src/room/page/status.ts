@@ -30,6 +30,13 @@ export const STATUS_PATH = '/__anteroom/status';
 /** The query parameter that carries the ticket to the status endpoint. */
 export const STATUS_TICKET_PARAM = 'ticket';
 
+/**
+ * A query parameter (`join=1`) on the status path of the "full" page, which has no ticket yet: its polls
+ * ask for a place, and get one (a ticket, or admission) as soon as the room has room. Without it a poll
+ * that has no ticket is answered `unknown`, so a probe of the endpoint never takes a place.
+ */
+export const STATUS_JOIN_PARAM = 'join';
+
 /** The status URL for a ticket: `base` (a local path) with the ticket query parameter appended. */
 export function statusUrlFor(ticket: string, base: string = STATUS_PATH): string {
   const sep = base.includes('?') ? '&' : '?';
