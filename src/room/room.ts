@@ -12,8 +12,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Claim, ConcurrencyGate } from '../limits/concurrencyGate.js';
-import { MemoryStore } from '../limits/memoryStore.js';
-import type { BucketSpec } from '../limits/store.js';
 import type { RoomClass } from './classes.js';
 import { clientKeyHash } from './clientKeyHash.js';
 import { FairQueue, type Waiter, type WaiterKind } from './fairQueue.js';
@@ -62,8 +60,15 @@ export class Room {
    * at the front, for as long as the grace ran.
    */
   private readonly consumed = new Map<string, number>();
-  private readonly outflow = new MemoryStore();
-  private outflowBucket: BucketSpec[] | null = null;
+  /**
+   * `sessionsPerMinute` as a token bucket of admissions: tokens per ms (null: no such limit), the bucket
+   * size, what is in it and when it was last filled. It used to be a MemoryStore bucket asked for 0
+   * tokens before each admission, which a GCRA bucket always grants: the limit never held.
+   */
+  private outflowRate: number | null = null;
+  private outflowBurst = 1;
+  private outflowTokens = 0;
+  private outflowAt = 0;
   private timer: NodeJS.Timeout | null = null;
   /** The in-flight limit the room admits against; Infinity when none is configured. */
   limit = Infinity;
@@ -97,7 +102,15 @@ export class Room {
     this.queue.reconfigure(queueSettings(config));
     this.estimator.setRetry(retryBounds(config));
     const perMinute = config.sessionsPerMinute;
-    this.outflowBucket = perMinute === undefined ? null : [{ key: 'outflow', rate: perMinute / 60, burst: Math.max(1, Math.ceil(perMinute / 60)) }];
+    if (perMinute === undefined) this.outflowRate = null;
+    else {
+      const burst = Math.max(1, Math.ceil(perMinute / 60));
+      // A new limit starts full (one second's worth); a changed one keeps what is left, within its size.
+      this.outflowTokens = this.outflowRate === null ? burst : Math.min(this.outflowTokens, burst);
+      this.outflowAt = this.now();
+      this.outflowRate = perMinute / 60_000;
+      this.outflowBurst = burst;
+    }
   }
 
   get waiting(): number {
@@ -285,7 +298,7 @@ export class Room {
     const now = this.now();
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
       if (this.gate.inFlight(this.upstream) + this.pending.size >= this.limit) break;
-      if (this.outflowBucket !== null && this.outflow.consume(this.outflowBucket, 0).retryAfterMs > 0) break;
+      if (!this.outflowAllows(now)) break;
       const w = this.queue.next((tenant) => this.active.canAdmit(tenant));
       if (w === undefined) break;
       if (!this.admit(w, now)) {
@@ -294,7 +307,7 @@ export class Room {
         if (w.pinned) this.queue.pin(w.id);
         break;
       }
-      if (this.outflowBucket !== null) this.outflow.consume(this.outflowBucket, 1);
+      if (this.outflowRate !== null) this.outflowTokens -= 1;
       this.estimator.recordAdmission();
       this.admitted++;
     }
@@ -313,6 +326,14 @@ export class Room {
     }
     this.pending.set(w.id, { tenant: w.tenant, expiresAt: now + this.config.graceS * 1000 });
     return true;
+  }
+
+  /** Whether `sessionsPerMinute` allows one more admission now (it refills the bucket). */
+  private outflowAllows(now: number): boolean {
+    if (this.outflowRate === null) return true;
+    this.outflowTokens = Math.min(this.outflowBurst, this.outflowTokens + Math.max(0, now - this.outflowAt) * this.outflowRate);
+    this.outflowAt = now;
+    return this.outflowTokens >= 1;
   }
 
   /** Turns a pending admission into "let in now"; the capacity it reserved is handed to the request. */

@@ -182,6 +182,20 @@ describe('admission session', () => {
   });
 });
 
+describe('room.sessionsPerMinute', () => {
+  it('queue-all with one admission a minute: the first newcomer goes in, the others wait however free the upstream is', async () => {
+    h = await harness(await countingOrigin(), { ...clients, room: { mode: 'queue-all', sessionsPerMinute: 1, hold: { apiMs: 200 } } });
+    const replies: Reply[] = [];
+    for (let i = 0; i < 5; i++) replies.push(await get(h.proxy.port, `/api/${i}`, { 'x-client-id': `c${i}` }));
+    expect(replies.map((r) => r.status)).toEqual([200, 503, 503, 503, 503]);
+    expect(replies.slice(1).map((r) => r.json()['code'])).toEqual(Array(4).fill('ANT_QUEUE_TIMEOUT'));
+    expect(h.origin.arrived.map((a) => a.path)).toEqual(['/api/0']);
+    const page = await navigate(h.proxy.port, '/page', { 'x-client-id': 'browser' });
+    expect(page.status).toBe(503);
+    expect(h.room.waiting).toBe(5);
+  });
+});
+
 describe('the invariant under a burst', () => {
   for (const mode of ['auto', 'queue-all'] as const) {
     it(`${mode}: 200 parallel requests, room.concurrency 4: the origin never sees more than 4 in flight; none is lost`, { timeout: 30_000 }, async () => {
