@@ -10,7 +10,7 @@ import { classAction } from '../../src/control/shedPolicy.js';
 import type { Signal, SignalSource } from '../../src/control/signal.js';
 import type { Transition } from '../../src/control/stateMachine.js';
 import { FakeClock, sig } from './helpers.js';
-import { Crowd, eventually, PG_URL } from './services.js';
+import { Crowd, eventually, PG_URL, exclusivePostgres } from './services.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -233,32 +233,34 @@ describe('Controller built from config, with real services', () => {
   });
 
   it('engages on the real PostgreSQL connection count from a URL in the config', async () => {
-    // Real clock here: the pollers stamp their readings with it while they poll on their own.
-    const crowd = new Crowd();
-    cleanup.push(() => crowd.closeAll());
-    const db = (ctl: Controller): Signal => ctl.signals().find((s) => s.name === 'db.postgres')!;
-    const baseline = new Controller('app', upstreamControlSchema.parse({ engage: { dbConnections: { postgres: { url: PG_URL, above: 10_000, everyMs: 100 } } } }));
-    cleanup.push(() => baseline.close());
-    baseline.start();
-    await eventually(() => db(baseline).state === 'ok', 5_000, 'first poll');
-    const base = db(baseline).value!;
-    await baseline.close();
+    await exclusivePostgres(async () => {
+      // Real clock here: the pollers stamp their readings with it while they poll on their own.
+      const crowd = new Crowd();
+      cleanup.push(() => crowd.closeAll());
+      const db = (ctl: Controller): Signal => ctl.signals().find((s) => s.name === 'db.postgres')!;
+      const baseline = new Controller('app', upstreamControlSchema.parse({ engage: { dbConnections: { postgres: { url: PG_URL, above: 10_000, everyMs: 100 } } } }));
+      cleanup.push(() => baseline.close());
+      baseline.start();
+      await eventually(() => db(baseline).state === 'ok', 5_000, 'first poll');
+      const base = db(baseline).value!;
+      await baseline.close();
 
-    const transitions: Transition[] = [];
-    const c = new Controller(
-      'app',
-      upstreamControlSchema.parse({ engage: { dbConnections: { postgres: { url: PG_URL, above: base + 5, everyMs: 100 } }, forS: 0.5 }, slowStart: { onStart: false } }),
-      { onTransition: (t) => void transitions.push(t) },
-    );
-    cleanup.push(() => c.close());
-    c.start(100);
-    await eventually(() => db(c).state === 'ok', 5_000, 'first poll');
-    expect(c.state).toBe('open');
-    await crowd.postgres(8);
-    await eventually(() => c.state === 'queueing', 10_000, 'the room to engage');
-    expect(transitions).toHaveLength(1);
-    expect(transitions[0]!.cause).toMatchObject({ name: 'db.postgres', threshold: base + 5, state: 'over' });
-    expect(transitions[0]!.reason).toMatch(/db.postgres \d+ over \d+ for \d+(\.\d)? s/);
-    expect(c.snapshot().signals.find((s) => s.name === 'db.postgres')!.detail).toMatch(/max_connections/);
+      const transitions: Transition[] = [];
+      const c = new Controller(
+        'app',
+        upstreamControlSchema.parse({ engage: { dbConnections: { postgres: { url: PG_URL, above: base + 5, everyMs: 100 } }, forS: 0.5 }, slowStart: { onStart: false } }),
+        { onTransition: (t) => void transitions.push(t) },
+      );
+      cleanup.push(() => c.close());
+      c.start(100);
+      await eventually(() => db(c).state === 'ok', 5_000, 'first poll');
+      expect(c.state).toBe('open');
+      await crowd.postgres(8);
+      await eventually(() => c.state === 'queueing', 10_000, 'the room to engage');
+      expect(transitions).toHaveLength(1);
+      expect(transitions[0]!.cause).toMatchObject({ name: 'db.postgres', threshold: base + 5, state: 'over' });
+      expect(transitions[0]!.reason).toMatch(/db.postgres \d+ over \d+ for \d+(\.\d)? s/);
+      expect(c.snapshot().signals.find((s) => s.name === 'db.postgres')!.detail).toMatch(/max_connections/);
+    });
   });
 });

@@ -4,10 +4,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Backoff } from '../../src/control/backoff.js';
 import { HttpJsonDriver } from '../../src/control/httpJsonDriver.js';
 import { Poller } from '../../src/control/poller.js';
 import { StateMachine } from '../../src/control/stateMachine.js';
+import { freePort } from '../helpers/redisServer.js';
 import { FakeClock } from './helpers.js';
+import { eventually } from './services.js';
 
 interface StatsServer {
   url: string;
@@ -155,5 +158,31 @@ describe('HTTP JSON endpoint poller', () => {
 
   it('rejects a malformed pointer when built', () => {
     expect(() => new HttpJsonDriver('http://127.0.0.1:1/', 'pools/active')).toThrow(/start with/);
+  });
+});
+
+describe('Poller schedule', () => {
+  it('keeps retrying with backoff while the endpoint is down and picks up once it is up', async () => {
+    const port = await freePort();
+    const errors: string[] = [];
+    const p = new Poller('db.http', new HttpJsonDriver(`http://127.0.0.1:${port}/stats`, '/n'), {
+      everyMs: 50,
+      timeoutMs: 500,
+      engage: { kind: 'count', n: 10 },
+      backoff: new Backoff({ minMs: 20, maxMs: 100, jitter: 0 }),
+      onError: (e) => void errors.push(e.message),
+    });
+    cleanup.push(() => p.close());
+    p.start();
+    await eventually(() => errors.length >= 3, 5_000, 'three failed polls');
+    expect(p.read(Date.now()).state).toBe('unknown');
+    const server = createServer((_req, res) => res.end('{"n": 12}'));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }));
+    await eventually(() => p.read(Date.now()).state === 'over', 5_000, 'a reading once the endpoint is up');
+    expect(p.read(Date.now()).value).toBe(12);
   });
 });

@@ -2,7 +2,7 @@
  * The MySQL/MariaDB poller against the machine's real MariaDB, driving the state machine, as the
  * PostgreSQL test does: connections past the threshold engage queueing; release waits for its time.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { MysqlDriver } from '../../src/control/mysqlDriver.js';
 import { Poller } from '../../src/control/poller.js';
@@ -10,7 +10,7 @@ import { StateMachine, type Transition } from '../../src/control/stateMachine.js
 import { parseThreshold } from '../../src/control/threshold.js';
 import { closedPort } from '../helpers/servers.js';
 import { FakeClock } from './helpers.js';
-import { Crowd, eventually, MYSQL_URL, silentServer } from './services.js';
+import { Crowd, eventually, MYSQL_URL, silentServer, lockMysql } from './services.js';
 
 const crowd = new Crowd();
 const pollers: Poller[] = [];
@@ -18,7 +18,15 @@ afterEach(async () => {
   await crowd.closeAll();
   await Promise.all(pollers.splice(0).map((p) => p.close()));
 });
-afterAll(() => crowd.closeAll());
+// Connection counts are server-wide: other test files must not open sessions meanwhile.
+let unlock: () => Promise<void>;
+beforeAll(async () => {
+  unlock = await lockMysql();
+});
+afterAll(async () => {
+  await crowd.closeAll();
+  await unlock();
+});
 
 function poller(url: string, engage: number | string, opts: Partial<ConstructorParameters<typeof Poller>[2]> = {}, measure: 'connections' | 'running' = 'connections'): Poller {
   const p = new Poller('db.mysql', new MysqlDriver(url, measure), { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(engage), ...opts });

@@ -9,15 +9,21 @@ import { PgbouncerDriver } from '../../src/control/pgbouncerDriver.js';
 import { Poller } from '../../src/control/poller.js';
 import { StateMachine } from '../../src/control/stateMachine.js';
 import { FakeClock } from './helpers.js';
-import { eventually } from './services.js';
+import { eventually, lockPostgres } from './services.js';
 import { hasPgbouncer, PGBOUNCER, startPgbouncer, type PgbouncerServer } from './pgbouncerServer.js';
 
 describe.skipIf(!hasPgbouncer)(`PgBouncer SHOW POOLS poller (${PGBOUNCER})`, () => {
   let bouncer: PgbouncerServer;
+  // PgBouncer's server connections count in PostgreSQL: keep them out of other files' counts.
+  let unlock: () => Promise<void>;
   beforeAll(async () => {
+    unlock = await lockPostgres();
     bouncer = await startPgbouncer(2);
   });
-  afterAll(() => bouncer?.stop());
+  afterAll(async () => {
+    await bouncer?.stop();
+    await unlock?.();
+  });
 
   it('engages queueing while clients wait for a server connection, and reads maxwait', async () => {
     const p = new Poller('db.pgbouncer', new PgbouncerDriver(bouncer.adminUrl), { everyMs: 100, timeoutMs: 2_000, engage: { kind: 'count', n: 0 } });

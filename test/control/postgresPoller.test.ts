@@ -3,7 +3,7 @@
  * opened past the threshold engage queueing; after they close, release waits for the release time.
  * The state machine's clock is moved by hand, one second per real poll.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Poller } from '../../src/control/poller.js';
 import { PostgresDriver } from '../../src/control/postgresDriver.js';
@@ -11,7 +11,7 @@ import { StateMachine, type Transition } from '../../src/control/stateMachine.js
 import { parseThreshold } from '../../src/control/threshold.js';
 import { closedPort } from '../helpers/servers.js';
 import { FakeClock } from './helpers.js';
-import { Crowd, eventually, PG_URL, silentServer } from './services.js';
+import { Crowd, eventually, PG_URL, silentServer, lockPostgres } from './services.js';
 
 const crowd = new Crowd();
 const pollers: Poller[] = [];
@@ -19,7 +19,15 @@ afterEach(async () => {
   await crowd.closeAll();
   await Promise.all(pollers.splice(0).map((p) => p.close()));
 });
-afterAll(() => crowd.closeAll());
+// Connection counts are server-wide: other test files must not open sessions meanwhile.
+let unlock: () => Promise<void>;
+beforeAll(async () => {
+  unlock = await lockPostgres();
+});
+afterAll(async () => {
+  await crowd.closeAll();
+  await unlock();
+});
 
 function poller(url: string, engage: number | string, opts: Partial<ConstructorParameters<typeof Poller>[2]> = {}, measure: 'connections' | 'active' = 'connections'): Poller {
   const p = new Poller('db.postgres', new PostgresDriver(url, measure), { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(engage), ...opts });

@@ -67,3 +67,34 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
     },
   };
 }
+
+/**
+ * Takes a server-wide lock until the returned release is called, so that test files running in
+ * parallel do not open and close sessions under each other's connection counts. The lock's own
+ * session is open before any baseline is taken and until the end, so it does not move the count.
+ */
+export async function lockPostgres(): Promise<() => Promise<void>> {
+  const lock = new pg.Client({ connectionString: PG_URL, application_name: 'anteroom-test-lock' });
+  lock.on('error', () => undefined);
+  await lock.connect();
+  await lock.query('select pg_advisory_lock(6006)');
+  return () => lock.end().catch(() => undefined);
+}
+
+/** The same for MariaDB, with a named lock. */
+export async function lockMysql(): Promise<() => Promise<void>> {
+  const lock = await mysql.createConnection({ uri: MYSQL_URL });
+  lock.on('error', () => undefined);
+  await lock.query("SELECT GET_LOCK('anteroom-test-connections', 120)");
+  return () => lock.end().catch(() => undefined);
+}
+
+/** Runs `fn` under `lockPostgres`. */
+export async function exclusivePostgres<T>(fn: () => Promise<T>): Promise<T> {
+  const release = await lockPostgres();
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
