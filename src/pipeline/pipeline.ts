@@ -27,7 +27,9 @@ export const PHASES: readonly Phase[] = [...REQUEST_PHASES, observe];
 
 export function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
   const ctx = new RequestContext(rt, req, res, null, null, performance.now());
-  res.once('close', () => finish(ctx));
+  // `on`, not `once`: a response emits close exactly once, and once() wraps every listener in a bound
+  // function and a state object, per request.
+  res.on('close', () => finish(ctx));
   run(ctx, 0);
 }
 

@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import { AnteroomError, upstreamErrorCode } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { refuse } from '../respond/answer.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaderList, headerField, setHeaderField, upstreamRequestHeaders } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 export function forwardHttp(ctx: RequestContext, upstream: Upstream, forwardedFor: string): void {
@@ -85,7 +85,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly upstream: Upstream,
   ) {
-    res.once('close', () => {
+    // `on`: a response emits close once (see handleRequest).
+    res.on('close', () => {
       if (!res.writableFinished) {
         ctx.clientAborted = true;
         this.abort(new Error('client closed the connection'));
@@ -109,20 +110,20 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
     ctx.status = statusCode;
     if (ctx.clientAborted) return;
-    const out = clientResponseHeaders(headers, ctx.id);
-    if (ctx.rt.draining) out['connection'] = 'close';
+    const out = clientResponseHeaderList(headers, ctx.id);
+    if (ctx.rt.draining) out.push('connection', 'close');
     // limits.headersOnSuccess: the rate-limit phase computed the fields but only a refusal sent them.
     // Both fields are structured-field lists, so the upstream's own policies are kept after ours.
     const limitHeaders = ctx.rateLimitHeaders;
     if (limitHeaders !== null) {
-      out['ratelimit-policy'] = joinList(limitHeaders[0], out['ratelimit-policy']);
-      out['ratelimit'] = joinList(limitHeaders[1], out['ratelimit']);
+      setHeaderField(out, 'ratelimit-policy', joinList(limitHeaders[0], headerField(out, 'ratelimit-policy')));
+      setHeaderField(out, 'ratelimit', joinList(limitHeaders[1], headerField(out, 'ratelimit')));
     }
     // Cookies anteroom sets (admission session, ticket) go out beside the upstream's own.
     const cookies = ctx.setCookies;
     if (cookies !== null) {
-      const theirs = out['set-cookie'];
-      out['set-cookie'] = theirs === undefined ? cookies : [...(Array.isArray(theirs) ? theirs : [String(theirs)]), ...cookies];
+      const theirs = headerField(out, 'set-cookie');
+      setHeaderField(out, 'set-cookie', theirs === undefined ? cookies : [...(Array.isArray(theirs) ? theirs : [String(theirs)]), ...cookies]);
     }
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
     else this.res.writeHead(statusCode, out);
