@@ -160,11 +160,11 @@ export class Controller {
     const out: Signal[] = [];
     const l = this.latency.summary();
     const latencyDetail = l.count === 0 ? `no responses in ${this.config.window.latencyS} s` : `p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${round(l.max!)} ms over ${l.count} responses in ${this.config.window.latencyS} s`;
-    out.push(makeSignal('latencyP95', l.p95, engage.latencyP95Ms ?? null, l.count === 0 ? null : now, latencyDetail, shed.latencyP95Ms ?? null));
+    out.push(quietIf(l.count === 0, makeSignal('latencyP95', l.p95, engage.latencyP95Ms ?? null, l.count === 0 ? null : now, latencyDetail, shed.latencyP95Ms ?? null)));
     const rate = this.errors.rate();
     const c = this.errors.counts();
     const rateDetail = rate === null ? `${c.total} exchanges in ${this.config.window.errorRateS} s, fewer than ${this.errors.minSamples}` : `${c.failed} of ${c.total} failed in ${this.config.window.errorRateS} s`;
-    out.push(makeSignal('errorRate', rate === null ? null : round(rate, 4), engage.errorRate ?? null, rate === null ? null : now, rateDetail, shed.errorRate ?? null));
+    out.push(quietIf(rate === null, makeSignal('errorRate', rate === null ? null : round(rate, 4), engage.errorRate ?? null, rate === null ? null : now, rateDetail, shed.errorRate ?? null)));
     if (this.probe !== null) out.push(this.probe.read(now));
     if (this.opts.eventLoop) out.push(this.opts.eventLoop.signal(engage.eventLoopDelayMs ?? null, shed.eventLoopDelayMs ?? null));
     for (const s of this.sources) out.push(s.read(now));
@@ -257,6 +257,11 @@ function makeGradient(config: UpstreamControlConfig, now: () => number): Gradien
   const a = config.limit.adaptive;
   if (a === undefined) return null;
   return new GradientLimiter({ ...a, now });
+}
+
+/** Marks a traffic window's signal as unknown for want of traffic (see `Signal.quiet`). */
+function quietIf(quiet: boolean, s: Signal): Signal {
+  return quiet ? { ...s, quiet: true } : s;
 }
 
 function round(x: number, digits = 2): number {

@@ -24,6 +24,11 @@ export interface Signal {
   readonly state: SignalState;
   /** Human-readable context for status and logs: the percentiles, the pool counts, or why it is unknown. */
   readonly detail: string;
+  /**
+   * Unknown because nothing happened (no traffic in the window), not because a reading failed: no
+   * evidence either way, so it never holds the room engaged. Absent means false.
+   */
+  readonly quiet?: boolean;
 }
 
 /** A thing that can be asked for its signal at any time; reading it never does I/O. */

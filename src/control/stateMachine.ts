@@ -14,7 +14,8 @@
  *
  * An unknown signal never engages (a failed poll is no evidence of load). With `unknown: 'hold'` it
  * also blocks release: a database poll that times out under load is no evidence of health either.
- * With `'ignore'` release looks only at the signals that are known.
+ * With `'ignore'` release looks only at the signals that are known. A `quiet` signal (a traffic
+ * window with nothing in it) never blocks release: an idle upstream is not a distressed one.
  *
  * Pure: fed with signal snapshots, timed by an injected clock, no timers.
  */
@@ -150,7 +151,7 @@ function allBelow(signals: readonly Signal[], level: (s: Signal) => number | nul
     const t = level(s);
     if (t === null) continue;
     if (s.value === null) {
-      if (unknown === 'hold') return { ok: false, closest: s };
+      if (unknown === 'hold' && s.quiet !== true) return { ok: false, closest: s };
       continue;
     }
     const release = t * factor;

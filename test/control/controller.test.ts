@@ -188,6 +188,33 @@ describe('Controller', () => {
       ['db.mysql', 'unknown'],
     ]);
   });
+  it('keeps its state, ramp and limiter across a reconfigure, and applies the new thresholds', async () => {
+    const clock = new FakeClock(0);
+    const db = new ManualSource('db.postgres', 80);
+    const c = make(clock, { engage: { forS: 0 }, release: { forS: 5 }, limit: { adaptive: { min: 5, max: 100 } }, slowStart: { onStart: false } }, [db]);
+    for (let s = 0; s < 20; s++) traffic(clock, c, 20, 50, 100);
+    const baseline = c.snapshot().adaptive!.longRttMs;
+    db.value = 90;
+    clock.advance(1_000);
+    c.tick();
+    expect(c.state).toBe('queueing');
+    await c.reconfigure(upstreamControlSchema.parse({ engage: { forS: 0, latencyP95Ms: 1_000 }, release: { forS: 60 }, limit: { adaptive: { min: 5, max: 100 } }, slowStart: { onStart: false } }));
+    expect(c.state).toBe('queueing');
+    expect(c.snapshot().adaptive!.longRttMs).toBe(baseline);
+    expect(c.signals().find((s) => s.name === 'latencyP95')!.threshold).toBe(1_000);
+    // The new, longer release time applies.
+    db.value = 10;
+    for (let i = 0; i < 30; i++) {
+      clock.advance(1_000);
+      c.tick();
+    }
+    expect(c.state).toBe('queueing');
+    for (let i = 0; i < 31; i++) {
+      clock.advance(1_000);
+      c.tick();
+    }
+    expect(c.state).toBe('open');
+  });
 });
 
 describe('Controller built from config, with real services', () => {

@@ -77,6 +77,20 @@ describe('StateMachine', () => {
     }
   });
 
+  it('does not hold release for a quiet signal (no traffic in its window)', () => {
+    const clock = new FakeClock(0);
+    const sm = machine(clock, { engageForMs: 0, releaseForMs: 10_000 });
+    clock.advance(1_000);
+    sm.update([sig('db.postgres', 90, 80, clock.t), sig('latencyP95', 100, 800, clock.t)]);
+    expect(sm.state).toBe('queueing');
+    const quiet = { ...sig('latencyP95', null, 800, clock.t), quiet: true };
+    for (let i = 0; i < 11; i++) {
+      clock.advance(1_000);
+      sm.update([sig('db.postgres', 10, 80, clock.t), quiet]);
+    }
+    expect(sm.state).toBe('open');
+  });
+
   it('never engages on unknown signals alone', () => {
     const clock = new FakeClock(0);
     const sm = machine(clock);
