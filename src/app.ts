@@ -74,6 +74,9 @@ export class Anteroom {
   private async doStop(graceMs: number): Promise<void> {
     const rt = this.rt;
     rt.draining = true;
+    // A shared room answers held requests with their tickets now, so their places outlive this instance.
+    const drained = rt.room.drain();
+    if (drained) await drained;
     this.log.info({ graceMs, websockets: rt.websockets.size }, 'shutting down');
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

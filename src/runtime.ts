@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { IdentityResolver } from './identity/identityResolver.js';
 import { Room } from './room/room.js';
+import { SharedRoom } from './room/shared/sharedRoom.js';
 import { RouteTable } from './routes/routeTable.js';
 import { ConcurrencyGate } from './limits/concurrencyGate.js';
 import { LimitPlan } from './limits/limitPlan.js';
@@ -47,7 +48,17 @@ export class Runtime {
       this.secret = randomBytes(32).toString('base64url');
       log.warn('no secret configured: generated one for this process; tickets and sessions will not survive a restart or work across instances');
     }
-    this.room = new Room(config.room, this.secret, this.limits.gate, log);
+    // With Redis, every instance shares one queue, one order and one admission budget.
+    const store = config.store;
+    this.room =
+      store.kind === 'redis'
+        ? new SharedRoom(config.room, this.secret, this.limits.gate, log, {
+            connection: store.url !== undefined ? { url: store.url } : { clusterNodes: store.cluster! },
+            instanceId: this.instanceId,
+            prefix: store.prefix,
+            commandTimeoutMs: store.commandTimeoutMs,
+          })
+        : new Room(config.room, this.secret, this.limits.gate, log);
     // A freed slot goes first to a request already waiting for one (gate FIFO), then to the room.
     this.limits.gate.onRelease = () => this.room.pump();
     this.applyConfig(config);
@@ -100,6 +111,6 @@ export class Runtime {
   async close(): Promise<void> {
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await this.limits.store.close();
-    this.room.close();
+    await this.room.close();
   }
 }

@@ -20,6 +20,8 @@ import { refuse } from '../respond/answer.js';
 import { refuseUpgrade } from '../respond/websocketRefusal.js';
 import { holdExpired, sessionCookie, statusAnswer, TICKET_HEADER, ticketCookie, waitingPage, clearTicketCookie } from '../room/respond.js';
 import { STATUS_TICKET_PARAM } from '../room/page/index.js';
+import type { JoinResult } from '../room/room.js';
+import type { WaiterKind } from '../room/waiter.js';
 import type { RequestContext } from './context.js';
 import { ANSWERED, NEXT, type Phase, type PhaseOutcome } from './phase.js';
 
@@ -41,7 +43,7 @@ export const admit: Phase = {
       return slot(ctx);
     }
     const ticket = ctx.isUpgrade || ctx.browser ? readCookie(cookies, room.config.cookies.ticket) : (header(ctx, TICKET_HEADER) ?? readCookie(cookies, room.config.cookies.ticket));
-    if (ticket === undefined && !room.engaged() && room.canStartSession(ctx.tenant) && ctx.rt.limits.gate.inFlight(room.upstream) < room.limit) {
+    if (ticket === undefined && !room.engaged() && room.canStartSession(ctx.tenant) && room.hasRoom()) {
       if (ctx.browser) addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
       return slot(ctx);
     }
@@ -53,7 +55,19 @@ export const admit: Phase = {
 function wait(ctx: RequestContext, ticket: string | undefined): PhaseOutcome | Promise<PhaseOutcome> {
   const room = ctx.rt.room;
   const kind = ctx.isUpgrade ? 'websocket' : ctx.browser ? 'browser' : 'api';
-  const r = room.join(ctx.tenant, ctx.requestClass, ctx.clientKey, kind, ticket, ctx.id);
+  const r = room.enter(ctx.tenant, ctx.requestClass, ctx.clientKey, kind, ticket, ctx.id);
+  if (!(r instanceof Promise)) return joined(ctx, r, kind, ticket);
+  // A shared room (Redis) answers asynchronously; a client gone meanwhile gives its place up at once.
+  return r.then((j) => {
+    if (!ctx.socketClosed) return joined(ctx, j, kind, ticket);
+    if (j.kind === 'queued') room.leave(j.id);
+    return ANSWERED;
+  });
+}
+
+/** What follows taking a place: let in now, the waiting page, or a hold. */
+function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: string | undefined): PhaseOutcome | Promise<PhaseOutcome> {
+  const room = ctx.rt.room;
   if (r.kind === 'full') {
     const seconds = room.retryAfterSeconds(null);
     if (kind === 'browser') return waitingPage(ctx, room, '', '', 'full');

@@ -247,6 +247,11 @@ export class FairQueue {
     }
   }
 
+  /** Every waiter, in no particular order (a shared room moves them to Redis after an outage). */
+  values(): IterableIterator<Waiter> {
+    return this.#byId.values();
+  }
+
   /** Drops every abandoned place now (O(n)); `next()` drops them lazily anyway. Returns how many. */
   sweepAbandoned(): number {
     const now = this.#now();

@@ -6,7 +6,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import { ANSWERED, type PhaseOutcome } from '../pipeline/phase.js';
 import { refuse, send } from '../respond/answer.js';
 import { renderWaitingPage, STATUS_JOIN_PARAM, STATUS_PATH, WAITING_PAGE_CSP, type RoomStatus } from './page/index.js';
-import type { Room } from './room.js';
+import type { Room, RoomStatusAnswer } from './room.js';
 
 /** The response header (and request header) that carries a ticket for programs. */
 export const TICKET_HEADER = 'anteroom-ticket';
@@ -86,10 +86,14 @@ export function holdExpired(ctx: RequestContext, room: Room, id: string, ticket:
 }
 
 /** `GET /__anteroom/status`: where the caller's ticket stands. Admission sets the session cookie. */
-export function statusAnswer(ctx: RequestContext, room: Room, token: string | undefined): PhaseOutcome {
+export function statusAnswer(ctx: RequestContext, room: Room, token: string | undefined): PhaseOutcome | Promise<PhaseOutcome> {
   ctx.decision = 'own';
   const newcomer = token === undefined && wantsPlace(ctx.url) ? { tenant: ctx.tenant, cls: ctx.requestClass } : null;
-  const st = room.status(token, ctx.clientKey, ctx.id, newcomer);
+  const polled = room.poll(token, ctx.clientKey, ctx.id, newcomer);
+  return polled instanceof Promise ? polled.then((st) => statusReply(ctx, room, st)) : statusReply(ctx, room, polled);
+}
+
+function statusReply(ctx: RequestContext, room: Room, st: RoomStatusAnswer): PhaseOutcome {
   const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   let body: RoomStatus;
   if (st.state === 'admitted') {

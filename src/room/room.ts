@@ -30,7 +30,7 @@ export type JoinResult =
   | { kind: 'admitted'; id: string }
   | { kind: 'full' };
 
-interface Held {
+export interface Held {
   readonly claim: Claim;
   readonly done: (admitted: boolean) => void;
   timer: NodeJS.Timeout | null;
@@ -44,15 +44,15 @@ interface Pending {
 export class Room {
   config: RoomConfig;
   template: string;
-  private readonly queue: FairQueue;
-  private readonly tickets: TicketSigner;
+  protected readonly queue: FairQueue;
+  protected readonly tickets: TicketSigner;
   private readonly sessions: SessionSigner;
-  private readonly active: ActiveSessions;
+  protected readonly active: ActiveSessions;
   readonly estimator: WaitEstimator;
   private readonly seq: SequenceClock;
-  private readonly held = new Map<string, Held>();
+  protected readonly held = new Map<string, Held>();
   /** Admitted waiters whose browser (or retrying client) has not come back yet; they hold capacity. */
-  private readonly pending = new Map<string, Pending>();
+  protected readonly pending = new Map<string, Pending>();
   /**
    * Places already let in, until no ticket for them can be within the grace any more (their tickets were
    * all issued before the admission). A ticket is good for one admission: without this, a client that
@@ -80,9 +80,9 @@ export class Room {
   constructor(
     config: RoomConfig,
     secret: string,
-    private readonly gate: ConcurrencyGate,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    protected readonly gate: ConcurrencyGate,
+    protected readonly log: Logger,
+    protected readonly now: () => number = Date.now,
   ) {
     this.config = config;
     this.template = loadTemplate(config);
@@ -124,6 +124,21 @@ export class Room {
   /** Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so. */
   engaged(): boolean {
     return this.config.mode === 'queue-all' || (this.config.mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
+  }
+
+  /** Whether a newcomer may go straight on as far as the room's capacity goes (the fast path). */
+  hasRoom(): boolean {
+    return this.gate.inFlight(this.upstream) < this.limit;
+  }
+
+  /** The limit the local pump admits against (a shared room's share of it during an outage). */
+  protected localLimit(): number {
+    return this.limit;
+  }
+
+  /** Where the queue lives: 'local' here; a shared room says 'shared' or 'local-fallback'. */
+  get queueMode(): string {
+    return 'local';
   }
 
   // --- sessions ------------------------------------------------------------------------------------
@@ -179,6 +194,14 @@ export class Room {
     this.pump();
     if (this.pending.has(id)) return { kind: 'admitted', id: this.collect(id) };
     return { kind: 'queued', id, ticket: this.tickets.issue({ tenant, cls, seq, clientKey, now }), restored: false };
+  }
+
+  /**
+   * What the admit phase calls to take a place: `join`, answered at once here; a shared room
+   * (shared/sharedRoom.ts) answers asynchronously.
+   */
+  enter(tenant: string, cls: RoomClass, clientKey: string, kind: WaiterKind, token: string | undefined, reqId: string): JoinResult | Promise<JoinResult> {
+    return this.join(tenant, cls, clientKey, kind, token, reqId);
   }
 
   private restore(t: Ticket, clientKey: string, kind: WaiterKind, now: number): JoinResult | null {
@@ -283,6 +306,17 @@ export class Room {
     return { state: 'waiting', id: r.id, ticket: r.ticket, tenant: v.ticket.tenant };
   }
 
+  /** What the status endpoint calls: `status`, answered at once here; a shared room answers asynchronously. */
+  poll(...args: Parameters<Room['status']>): RoomStatusAnswer | Promise<RoomStatusAnswer> {
+    return this.status(...args);
+  }
+
+  /**
+   * Shutdown has begun. Here nothing happens (held requests finish or are cut at the end of the
+   * grace); a shared room answers them with their tickets so their places survive the restart.
+   */
+  drain(): void | Promise<void> {}
+
   /** Server-chosen polling interval: often near the front, rarely far back, always well inside the grace. */
   pollAfterMs(position: number | null): number {
     const p = position ?? 50;
@@ -297,7 +331,7 @@ export class Room {
     this.expirePending();
     const now = this.now();
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
-      if (this.gate.inFlight(this.upstream) + this.pending.size >= this.limit) break;
+      if (this.gate.inFlight(this.upstream) + this.pending.size >= this.localLimit()) break;
       if (!this.outflowAllows(now)) break;
       const w = this.queue.next((tenant) => this.active.canAdmit(tenant));
       if (w === undefined) break;
@@ -314,7 +348,7 @@ export class Room {
     this.ensureTick();
   }
 
-  private admit(w: Waiter, now: number): boolean {
+  protected admit(w: Waiter, now: number): boolean {
     const held = this.held.get(w.id);
     if (held !== undefined) {
       if (!this.gate.tryAcquire(held.claim)) return false;
@@ -370,7 +404,7 @@ export class Room {
     this.timer.unref();
   }
 
-  close(): void {
+  close(): void | Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
     for (const [id, h] of this.held) {
       if (h.timer !== null) clearTimeout(h.timer);
@@ -379,6 +413,9 @@ export class Room {
     }
   }
 }
+
+/** A ticket's status as the status endpoint reports it. */
+export type RoomStatusAnswer = ReturnType<Room['status']>;
 
 export function waiterId(tenant: string, cls: RoomClass, seq: number): string {
   return `${tenant}|${cls}|${seq}`;

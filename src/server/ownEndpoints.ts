@@ -17,7 +17,9 @@ export function ownEndpoint(ctx: RequestContext): void {
       // A Redis outage does not make the proxy unready (it decides on local buckets meanwhile), but
       // it is said here so that an orchestrator's probe log shows it.
       const store = ctx.rt.limits.store as { kind: string; degraded?: boolean };
-      const body = JSON.stringify({ status: ctx.rt.draining ? 'draining' : 'ready', store: store.kind, degraded: store.degraded === true });
+      // A shared waiting room says where its queue is: 'shared', or 'local-fallback' during an outage.
+      const queue = ctx.rt.room.queueMode;
+      const body = JSON.stringify({ status: ctx.rt.draining ? 'draining' : 'ready', store: store.kind, degraded: store.degraded === true, ...(queue !== 'local' ? { roomQueue: queue } : {}) });
       send(ctx, ctx.rt.draining ? 503 : 200, json, body);
       return;
     }
