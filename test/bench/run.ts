@@ -42,18 +42,26 @@ const ROOT = resolve(HERE, '../../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 
-const TARGET_NAMES = ['direct', 'anteroom', 'anteroom-nolog', 'http-proxy'] as const;
+const TARGET_NAMES = ['direct', 'anteroom', 'anteroom-nolog', 'anteroom-limits', 'anteroom-redis', 'http-proxy'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
   direct: 'origin alone, no proxy',
   anteroom: 'anteroom CLI, pass-through, request log on (info, to /dev/null)',
   'anteroom-nolog': 'anteroom CLI, pass-through, log.requests: false',
+  'anteroom-limits': 'anteroom CLI, request log on, client + tenant token buckets on every request (memory store), none refusing',
+  'anteroom-redis': 'the same limits decided in a private redis-server (store: redis), one script call per request',
   'http-proxy': 'http-proxy-3 + keep-alive agent, xfwd on',
 };
 
 /** Targets anteroom (with its request log on, as operators run it) is held to. */
-const GOALS = { vsDirect: 0.4, vsHttpProxy: 1.5 };
+const GOALS = { vsDirect: 0.4, vsHttpProxy: 1.5, limitsVsNone: 0.9, redisVsMemory: 0.6 };
+
+/**
+ * Limits that apply to every request but never refuse one (the load generator is one client): the
+ * bench measures what a decision costs, not what a refusal saves.
+ */
+const NEVER_REFUSING_LIMITS = ['limits:', '  client: { rate: 1000000/s, burst: 1000000 }', '  tenant: { rate: 1000000/s, burst: 1000000 }'];
 
 function envNumber(name: string, fallback: number): number {
   const v = process.env[name];
@@ -194,6 +202,21 @@ async function main(): Promise<void> {
     },
     anteroom: () => startAnteroom(originUrl, true, place, s),
     'anteroom-nolog': () => startAnteroom(originUrl, false, place, s),
+    'anteroom-limits': () => startAnteroom(originUrl, true, place, s, NEVER_REFUSING_LIMITS, 'limits'),
+    'anteroom-redis': async () => {
+      // A private Redis on the origin's CPU: the shared one on 6379 is never touched.
+      const redisPort = await freePort();
+      const redis = spawnTracked('redis-server', ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'], { cpu: place.origin, stdio: 'ignore' });
+      await waitForRedis(redisPort);
+      const target = await startAnteroom(originUrl, true, place, s, [...NEVER_REFUSING_LIMITS, 'store:', '  kind: redis', `  url: redis://127.0.0.1:${redisPort}`], 'redis');
+      return {
+        ...target,
+        stop: async () => {
+          await target.stop();
+          await stop(redis);
+        },
+      };
+    },
     'http-proxy': async () => {
       const child = spawnTracked(process.execPath, [join(HERE, 'httpProxy.js'), originUrl], { cpu: place.server });
       const port = await waitForListening(child, 'http-proxy');
@@ -239,9 +262,9 @@ async function idleMachineCheck(): Promise<number | null> {
   return total > 0 ? (100 * busy) / total : null;
 }
 
-async function startAnteroom(originUrl: string, requestLog: boolean, place: Layout, s: Settings): Promise<Target> {
+async function startAnteroom(originUrl: string, requestLog: boolean, place: Layout, s: Settings, extra: string[] = [], variant = ''): Promise<Target> {
   const port = await freePort();
-  const file = join(ARTIFACTS, `bench-anteroom${requestLog ? '' : '-nolog'}.yaml`);
+  const file = join(ARTIFACTS, `bench-anteroom${requestLog ? '' : '-nolog'}${variant ? `-${variant}` : ''}.yaml`);
   // Only what the bench needs: the upstream, a loopback listener, the log switch and the secret that
   // start insists on. Everything else is the default an operator gets.
   writeFileSync(
@@ -257,6 +280,7 @@ async function startAnteroom(originUrl: string, requestLog: boolean, place: Layo
       'log:',
       '  level: info',
       `  requests: ${requestLog}`,
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -357,6 +381,8 @@ function report(
   const verdicts = [
     { name: 'anteroom / direct', value: ratio('anteroom', 'direct'), goal: GOALS.vsDirect },
     { name: 'anteroom / http-proxy', value: ratio('anteroom', 'http-proxy'), goal: GOALS.vsHttpProxy },
+    { name: 'limits on / limits off', value: ratio('anteroom-limits', 'anteroom'), goal: GOALS.limitsVsNone },
+    { name: 'redis store / memory store', value: ratio('anteroom-redis', 'anteroom-limits'), goal: GOALS.redisVsMemory },
   ];
   const info = [
     { name: 'anteroom-nolog / direct', value: ratio('anteroom-nolog', 'direct') },
@@ -369,6 +395,20 @@ function report(
     else console.log(`${v.name.padEnd(28)} ${v.value.toFixed(2)}x   target >= ${v.goal.toFixed(2)}x   ${v.value >= v.goal ? 'PASS' : 'MISS'}`);
   }
   for (const v of info) if (v.value !== null) console.log(`${v.name.padEnd(28)} ${v.value.toFixed(2)}x   (for information)`);
+  if (s.rounds > 1) {
+    // Targets measured in the same round saw the same background load: their ratios are steadier
+    // than a ratio of medians on a machine that something else is using.
+    const perRound = (a: TargetName, b: TargetName): string | null => {
+      const x = runs.get(a);
+      const y = runs.get(b);
+      if (!x || !y) return null;
+      return x.map((m, i) => (y[i] && y[i]!.rps > 0 ? (m.rps / y[i]!.rps).toFixed(2) : 'n/a')).join(', ');
+    };
+    for (const [a, b] of [['anteroom', 'direct'], ['anteroom', 'http-proxy']] as const) {
+      const r = perRound(a, b);
+      if (r !== null) console.log(`${`${a} / ${b}`.padEnd(28)} per round: ${r}`);
+    }
+  }
 
   const file = join(ARTIFACTS, 'bench.json');
   writeFileSync(
@@ -420,3 +460,22 @@ main().then(
     await stopAll();
   },
 );
+
+/** Waits until a redis-server answers PING (raw RESP, no client library needed). */
+async function waitForRedis(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('error', () => resolve(false));
+      socket.once('data', (d) => {
+        socket.destroy();
+        resolve(d.toString().startsWith('+PONG'));
+      });
+      socket.write('PING\r\n');
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING (is redis-server installed?)`);
+}
