@@ -16,8 +16,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import type { Cluster, Redis, ClusterNode } from 'ioredis';
 import type { Logger } from 'pino';
+import { createRedisClient } from './redisClient.js';
 import { decideWithoutStore } from './fallbackDecision.js';
 import { MemoryStore } from './memoryStore.js';
 import { BUCKETS_LUA, HEARTBEAT_LUA } from './redisScripts.js';
@@ -61,11 +62,6 @@ interface BucketsCommand {
 }
 type Client = (Redis | Cluster) & BucketsCommand;
 
-/** Reconnect after 50, 100, 200 ... ms, at most a second apart. */
-function backoff(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times - 1, 5), 1000);
-}
-
 export class RedisStore extends EventEmitter<StoreEvents> implements Store {
   readonly kind = 'redis';
   readonly instanceId: string;
@@ -107,21 +103,7 @@ export class RedisStore extends EventEmitter<StoreEvents> implements Store {
     this.local = new MemoryStore(options.localClock ? { now: options.localClock } : {});
     const commandTimeout = (this.commandTimeout = options.commandTimeoutMs ?? 50);
     const connectTimeout = options.connectTimeoutMs ?? 1000;
-    const common = { commandTimeout, maxRetriesPerRequest: 0, connectTimeout };
-    const connection = options.connection;
-    const client =
-      'url' in connection
-        ? new Redis(connection.url, { ...common, enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: backoff })
-        : new Cluster(connection.clusterNodes, {
-            enableOfflineQueue: false,
-            enableAutoPipelining: true,
-            clusterRetryStrategy: backoff,
-            // The cluster's delayed retries (cluster down, failover) would hold a request: fail instead.
-            retryDelayOnClusterDown: 0,
-            retryDelayOnFailover: 0,
-            retryDelayOnTryAgain: 0,
-            redisOptions: common,
-          });
+    const client = createRedisClient(options.connection, commandTimeout, connectTimeout);
     client.defineCommand('anteroomBuckets', { lua: BUCKETS_LUA });
     client.defineCommand('anteroomHeartbeat', { lua: HEARTBEAT_LUA, numberOfKeys: 1 });
     this.client = client as Client;

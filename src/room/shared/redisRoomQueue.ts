@@ -22,8 +22,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import type { Cluster, Redis, ClusterNode } from 'ioredis';
 import type { Logger } from 'pino';
+import { createRedisClient } from '../../limits/redisClient.js';
 import { classIndex, type RoomClass } from '../classes.js';
 import { ENTER_LUA, LEAVE_LUA, POSITIONS_LUA, SYNC_LUA, UNPIN_LUA } from './roomScripts.js';
 
@@ -137,10 +138,6 @@ type Client = (Redis | Cluster) & Commands;
 /** Most admissions one script call makes: keeps each call short. */
 const MAX_ADMIT_PER_CALL = 256;
 
-function backoff(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times - 1, 5), 1000);
-}
-
 export class RedisRoomQueue extends EventEmitter<Events> {
   readonly instanceId: string;
   /** The key base: every key starts with it. */
@@ -167,20 +164,7 @@ export class RedisRoomQueue extends EventEmitter<Events> {
     this.clock = options.clock ?? null;
     const commandTimeout = (this.commandTimeout = options.commandTimeoutMs ?? 50);
     const connectTimeout = options.connectTimeoutMs ?? 1000;
-    const common = { commandTimeout, maxRetriesPerRequest: 0, connectTimeout };
-    const c = options.connection;
-    const client =
-      'url' in c
-        ? new Redis(c.url, { ...common, enableOfflineQueue: false, enableAutoPipelining: true, retryStrategy: backoff })
-        : new Cluster(c.clusterNodes, {
-            enableOfflineQueue: false,
-            enableAutoPipelining: true,
-            clusterRetryStrategy: backoff,
-            retryDelayOnClusterDown: 0,
-            retryDelayOnFailover: 0,
-            retryDelayOnTryAgain: 0,
-            redisOptions: common,
-          });
+    const client = createRedisClient(options.connection, commandTimeout, connectTimeout);
     client.defineCommand('roomEnter', { lua: ENTER_LUA, numberOfKeys: 1 });
     client.defineCommand('roomSync', { lua: SYNC_LUA, numberOfKeys: 1 });
     client.defineCommand('roomUnpin', { lua: UNPIN_LUA, numberOfKeys: 1 });
