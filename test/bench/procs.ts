@@ -29,6 +29,12 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
   const child = spawn(cmd, argv, { stdio: options.stdio ?? ['ignore', 'pipe', 'inherit'], env: options.env ?? process.env });
   children.add(child);
   child.once('exit', () => children.delete(child));
+  // A command that cannot start (ENOENT) emits 'error' and never 'exit'. Unheard, that error would
+  // crash the bench; the caller's wait for the child to listen reports it instead.
+  child.once('error', (err) => {
+    children.delete(child);
+    process.stderr.write(`bench: cannot run ${cmd}: ${err.message}\n`);
+  });
   return child;
 }
 
