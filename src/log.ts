@@ -5,7 +5,12 @@ import type { Config } from './config/schema.js';
 export function createLogger(config: Pick<Config, 'log'>, destination?: DestinationStream): Logger {
   const level = process.env['LOG_LEVEL'] ?? config.log.level;
   const options = { level, base: { service: 'anteroom' }, timestamp: isoTime };
-  return destination ? pino(options, destination) : pino(options, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  if (destination) return pino(options, destination);
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Lines are written in 4 KB batches for speed; on a quiet proxy a batch could wait indefinitely, and
+  // an operator watching the log during an incident must see lines within a second.
+  setInterval(() => stream.flush(), 1_000).unref();
+  return pino(options, stream);
 }
 
 let stampMs = -1;
