@@ -8,7 +8,7 @@
  * The console speaks only the simple query protocol and rejects unknown startup parameters, so the
  * client is given none (no statement_timeout, no application_name).
  */
-import pg from 'pg';
+import { PgConnection } from './pgConnection.js';
 import type { PollDriver, PollReading } from './poller.js';
 import { redactUrl } from './redactUrl.js';
 
@@ -16,8 +16,7 @@ export type PgbouncerMeasure = 'waiting' | 'maxwaitMs';
 
 export class PgbouncerDriver implements PollDriver {
   readonly description: string;
-  private client: pg.Client | null = null;
-  private open = false;
+  private readonly conn = new PgConnection();
 
   constructor(
     private readonly url: string,
@@ -27,36 +26,15 @@ export class PgbouncerDriver implements PollDriver {
   }
 
   isOpen(): boolean {
-    return this.open;
+    return this.conn.isOpen();
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: timeoutMs });
-    client.on('error', () => {
-      this.open = false;
-    });
-    client.on('end', () => {
-      this.open = false;
-    });
-    this.client = client;
-    try {
-      await client.connect();
-    } catch (err) {
-      if (this.client === client) this.client = null;
-      void client.end().catch(() => undefined);
-      throw err;
-    }
-    // The poller gave up on this attempt (timeout) and closed us meanwhile: do not leak the late connection.
-    if (this.client !== client) {
-      void client.end().catch(() => undefined);
-      throw new Error('connection attempt abandoned');
-    }
-    this.open = true;
+    await this.conn.connect({ connectionString: this.url, connectionTimeoutMillis: timeoutMs });
   }
 
   async poll(): Promise<PollReading> {
-    const client = this.client;
-    if (client === null) throw new Error('not connected');
+    const client = this.conn.client;
     const result = await client.query<Record<string, unknown>>('SHOW POOLS');
     let waiting = 0;
     let active = 0;
@@ -79,11 +57,7 @@ export class PgbouncerDriver implements PollDriver {
     };
   }
 
-  async close(): Promise<void> {
-    const client = this.client;
-    this.client = null;
-    this.open = false;
-    if (client === null) return;
-    await Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  close(): Promise<void> {
+    return this.conn.close();
   }
 }

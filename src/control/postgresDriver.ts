@@ -7,7 +7,7 @@
  * Any role may count sessions; seeing other roles' session states (for `measure: active`) needs
  * `pg_read_all_stats` or superuser, otherwise their state reads as null and they count as not active.
  */
-import pg from 'pg';
+import { PgConnection } from './pgConnection.js';
 import type { PollDriver, PollReading } from './poller.js';
 import { redactUrl } from './redactUrl.js';
 
@@ -31,8 +31,7 @@ interface Row {
 
 export class PostgresDriver implements PollDriver {
   readonly description: string;
-  private client: pg.Client | null = null;
-  private open = false;
+  private readonly conn = new PgConnection();
 
   constructor(
     private readonly url: string,
@@ -42,49 +41,26 @@ export class PostgresDriver implements PollDriver {
   }
 
   isOpen(): boolean {
-    return this.open;
+    return this.conn.isOpen();
   }
 
   /** The server process of the open connection (pg_stat_activity.pid), for diagnostics; null when closed. */
   get backendPid(): number | null {
-    // `processID` is set by the server's BackendKeyData message; @types/pg does not declare it.
-    return this.open ? ((this.client as unknown as { processID: number | null } | null)?.processID ?? null) : null;
+    return this.conn.backendPid;
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const client = new pg.Client({
+    await this.conn.connect({
       connectionString: this.url,
       connectionTimeoutMillis: timeoutMs,
       // The server abandons a poll that outlives its timeout, so a stuck poll never holds a backend.
       statement_timeout: timeoutMs,
       application_name: 'anteroom-control',
     });
-    // A dropped connection is reported here, outside any query; without a listener it would crash the process.
-    client.on('error', () => {
-      this.open = false;
-    });
-    client.on('end', () => {
-      this.open = false;
-    });
-    this.client = client;
-    try {
-      await client.connect();
-    } catch (err) {
-      if (this.client === client) this.client = null;
-      void client.end().catch(() => undefined);
-      throw err;
-    }
-    // The poller gave up on this attempt (timeout) and closed us meanwhile: do not leak the late connection.
-    if (this.client !== client) {
-      void client.end().catch(() => undefined);
-      throw new Error('connection attempt abandoned');
-    }
-    this.open = true;
   }
 
   async poll(): Promise<PollReading> {
-    const client = this.client;
-    if (client === null) throw new Error('not connected');
+    const client = this.conn.client;
     const result = await client.query<Row>(QUERY);
     const r = result.rows[0]!;
     const value = this.measure === 'active' ? r.active : r.connections;
@@ -95,12 +71,7 @@ export class PostgresDriver implements PollDriver {
     };
   }
 
-  async close(): Promise<void> {
-    const client = this.client;
-    this.client = null;
-    this.open = false;
-    if (client === null) return;
-    // end() waits for a query in progress; a poll that timed out may never finish, so do not wait on it forever.
-    await Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  close(): Promise<void> {
+    return this.conn.close();
   }
 }
