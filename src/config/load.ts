@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { checkControlUpstreams } from '../control/schema.js';
 import { loadJwtKeys } from '../identity/jwtKeys.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -79,6 +80,7 @@ function crossChecks(config: Config): ConfigError[] {
       errors.push({ path: `routes.${i}.upstream`, value: route.upstream, message: `names no upstream; expected one of: ${names.join(', ')}` });
     }
   });
+  errors.push(...checkControlUpstreams(config.control, names));
   return errors;
 }
 

@@ -4,6 +4,7 @@
  * (incident 003: a misconfigured queue let most traffic bypass it).
  */
 import { z } from 'zod';
+import { controlSchema } from '../control/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { roomSchema } from '../room/schema.js';
@@ -106,6 +107,8 @@ export const configSchema = z.strictObject({
   /** Route rules, first match wins; requests no rule matches get the `default` route. */
   routes: routesSchema,
   room: roomSchema.prefault({}),
+  /** Automatic engagement: signals, thresholds, adaptive limit and slow start, per upstream. */
+  control: controlSchema.prefault({}),
   log: logSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });

@@ -2,8 +2,7 @@
  * The `control` section: per upstream, what to watch (signals and their thresholds), when to engage
  * the room, when to shed, when and how to release, and the in-flight limit in force. Strict objects
  * throughout, so a misspelt key is an error and not a silently missing protection (incident 003).
- * Plug in as `control: controlSchema.prefault({})` in the config schema; `checkControlUpstreams`
- * reports names that match no upstream.
+ * It is the config's `control` key; `checkControlUpstreams` reports names that match no upstream.
  *
  * Thresholds compare with ">" (over) and release with "<=" (threshold * belowFactor).
  */
@@ -247,10 +246,10 @@ export const controlSchema = z.strictObject({
 export type ControlConfig = z.output<typeof controlSchema>;
 export type UpstreamControlConfig = z.output<typeof upstreamControlSchema>;
 
-/** Messages for control entries that name no configured upstream (the config schema cannot see both). */
-export function checkControlUpstreams(control: ControlConfig, upstreams: readonly string[]): string[] {
+/** Errors for control entries that name no configured upstream (the config schema cannot see both). */
+export function checkControlUpstreams(control: ControlConfig, upstreams: readonly string[]): { path: string; message: string }[] {
   const known = new Set(upstreams);
   return Object.keys(control.upstreams)
     .filter((name) => !known.has(name))
-    .map((name) => `control.upstreams.${name}: no upstream named "${name}" (known: ${[...known].join(', ') || 'none'})`);
+    .map((name) => ({ path: `control.upstreams.${name}`, message: `no upstream named "${name}" (known: ${[...known].join(', ') || 'none'})` }));
 }

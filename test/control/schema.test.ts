@@ -53,6 +53,6 @@ describe('control config schema', () => {
 
   it('reports control entries for upstreams that do not exist', () => {
     const c = controlSchema.parse({ upstreams: { app: {}, ghost: {} } });
-    expect(checkControlUpstreams(c, ['app'])).toEqual(['control.upstreams.ghost: no upstream named "ghost" (known: app)']);
+    expect(checkControlUpstreams(c, ['app'])).toEqual([{ path: 'control.upstreams.ghost', message: 'no upstream named "ghost" (known: app)' }]);
   });
 });
