@@ -3,7 +3,8 @@
  * in-flight limit in force.
  *
  * The limit in force is min(base, ramp(full)):
- * - full: `limit.static`, else `limit.adaptive.max`, else Infinity (no limit of its own);
+ * - full: `limit.static`, else `limit.adaptive.max`, else the concurrency configured elsewhere
+ *   (`setConfiguredLimit`: the room's or the upstream's), else Infinity;
  * - base: the adaptive limiter's limit while the room is engaged and `limit.adaptive` is set, else full;
  * - ramp: slow start from `slowStart.floor` of full, after start, after release (from the limit in
  *   force at that moment, never below it), and after the probe sees the upstream come back.
@@ -74,6 +75,8 @@ export class Controller {
   private started = false;
   /** The adaptive settings the limiter was built with, to keep it (and its RTT baseline) across reloads. */
   private adaptiveConfig: UpstreamControlConfig['limit']['adaptive'];
+  /** The full limit when the control section sets none: `room.concurrency` or the upstream's `concurrency`. */
+  private configuredLimit = Infinity;
   lastTransition: Transition | null = null;
 
   constructor(upstream: string, config: UpstreamControlConfig, opts: ControllerOptions = {}) {
@@ -218,8 +221,13 @@ export class Controller {
     await Promise.all([...this.sources.map((s) => s.close?.()), this.probe?.close()]);
   }
 
+  /** Sets the full limit used when neither `limit.static` nor `limit.adaptive` is configured. */
+  setConfiguredLimit(limit: number): void {
+    this.configuredLimit = limit;
+  }
+
   private fullLimit(): number {
-    return this.config.limit.static ?? this.config.limit.adaptive?.max ?? Infinity;
+    return this.config.limit.static ?? this.config.limit.adaptive?.max ?? this.configuredLimit;
   }
 
   private makeProbe(config: UpstreamControlConfig): Probe | null {
