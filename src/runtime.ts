@@ -67,6 +67,7 @@ export class Runtime {
     this.limits.gate.onRelease = () => this.room.pump();
     this.control = new ControlPlane(log, config.control.eventLoopResolutionMs);
     this.control.onTick = () => this.applyLimits();
+    this.control.inflightOf = (name) => this.limits.gate.inFlight(name);
     this.applyConfig(config);
   }
 

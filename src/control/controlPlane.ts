@@ -40,6 +40,8 @@ export class ControlPlane {
   readonly controllers = new Map<string, Controller>();
   /** Called after every tick (and after a reconfiguration) to apply the limits in force. */
   onTick: () => void = () => {};
+  /** Requests in flight at an upstream now (where an adaptive limit starts when engaging). */
+  inflightOf: (upstream: string) => number = () => 0;
   private readonly eventLoop: EventLoopDelay;
   private config: ControlConfig | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -111,7 +113,7 @@ export class ControlPlane {
     this.views.clear();
     for (const c of this.controllers.values()) {
       try {
-        c.tick();
+        c.tick(this.inflightOf(c.upstream));
       } catch (err) {
         this.log.error({ err, upstream: c.upstream }, 'control: tick failed');
       }

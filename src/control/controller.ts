@@ -125,15 +125,25 @@ export class Controller {
     return this.probe === null ? null : (await this.probe.probeOnce()).ok;
   }
 
-  /** Reads every signal and runs the state machine; returns the transition, if any. */
-  tick(): Transition | null {
+  /**
+   * Reads every signal and runs the state machine; returns the transition, if any. `inflight`: the
+   * requests in flight at the upstream now, which is where an adaptive limit starts when engaging.
+   */
+  tick(inflight?: number): Transition | null {
     const before = this.limit;
-    const t = this.machine.update(this.signals());
+    const signals = this.signals();
+    // While a signal is over its threshold the limiter may shrink but not grow: a database whose
+    // connections pile up (incident 003) says so before the latency does.
+    this.gradient?.setDistressed(signals.some((s) => s.state === 'over'));
+    const t = this.machine.update(signals);
     if (t === null) return null;
     this.lastTransition = t;
     if (t.from === 'open' && this.gradient !== null) {
-      // Engaging: the adaptive limit starts from what was allowed a moment ago (or its configured initial).
-      this.gradient.reset(this.config.limit.adaptive?.initial ?? (before === Infinity ? this.config.limit.adaptive!.max : before));
+      // Engaging: the adaptive limit starts from its configured initial, else from what the upstream
+      // is handling now (it is in distress at this load: nothing more is let on until it copes), never
+      // above what was allowed a moment ago.
+      const allowed = before === Infinity ? this.config.limit.adaptive!.max : before;
+      this.gradient.reset(this.config.limit.adaptive?.initial ?? Math.min(allowed, inflight ?? allowed));
     }
     if (t.to === 'open') {
       // Releasing: ramp from the limit in force now, so nothing jumps (incident 004).
