@@ -110,6 +110,7 @@ export class Runtime {
     for (const [name, upstream] of this.upstreams) {
       if (!(name in config.upstreams)) {
         this.upstreams.delete(name);
+        this.limits.gate.setUpstreamLimit(name, Infinity);
         void upstream.close();
       }
     }
@@ -134,14 +135,14 @@ export class Runtime {
 
   /**
    * Applies the limits in force (controllers' adaptive limits and slow-start ramps, or the configured
-   * ones) to the room and every upstream; runs after each control tick and each reconfiguration. A
-   * raised limit lets the room admit at once.
+   * ones, never above an upstream's own `concurrency`) to the room and the concurrency gate; runs after
+   * each control tick and each reconfiguration. A raised limit lets waiters in at once.
    */
   applyLimits(): void {
     for (const u of this.upstreams.values()) {
       const inForce = this.control.limit(u.name, this.configuredLimit(u));
       if (u.name === this.room.upstream) this.room.limit = inForce;
-      u.limit = Math.min(u.settings.concurrency ?? Infinity, inForce);
+      this.limits.gate.setUpstreamLimit(u.name, Math.min(u.settings.concurrency ?? Infinity, inForce));
     }
     this.room.pump();
   }

@@ -138,13 +138,12 @@ function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: st
   });
 }
 
-/** The concurrency slots this request needs: upstream (its limit in force), route and tenant. */
+/** The concurrency slots this request needs: upstream (its limit in force, kept by the gate), route and tenant. */
 function claimFor(ctx: RequestContext): Claim {
   const rt = ctx.rt;
   const upstream = ctx.upstream!;
   return {
     upstream: upstream.name,
-    upstreamCap: upstream.limit,
     tenant: ctx.tenant,
     tenantCap: rt.limits.plan.tenantPlan(ctx.tenant).concurrency,
     route: ctx.routeName,
@@ -157,8 +156,8 @@ function slot(ctx: RequestContext): PhaseOutcome | Promise<PhaseOutcome> {
   if (ctx.isUpgrade) return NEXT;
   const rt = ctx.rt;
   const claim = claimFor(ctx);
-  if (claim.upstreamCap === Infinity && claim.tenantCap === Infinity && claim.routeCap === Infinity) return NEXT;
   const gate = rt.limits.gate;
+  if (gate.upstreamLimit(claim.upstream) === Infinity && claim.tenantCap === Infinity && claim.routeCap === Infinity) return NEXT;
   if (gate.tryAcquire(claim)) {
     ctx.slot = claim;
     return NEXT;
@@ -192,7 +191,7 @@ function slot(ctx: RequestContext): PhaseOutcome | Promise<PhaseOutcome> {
 
 /** The config entry whose cap kept the request waiting, for the log line. */
 function capSource(ctx: RequestContext, c: Claim, gate: ConcurrencyGate): string {
-  if (gate.inFlight(c.upstream) >= c.upstreamCap) {
+  if (gate.inFlight(c.upstream) >= gate.upstreamLimit(c.upstream)) {
     const rt = ctx.rt;
     if (rt.controllers.has(c.upstream)) return `control.upstreams.${c.upstream}.limit`;
     return c.upstream === rt.room.upstream && rt.config.room.concurrency !== undefined ? 'room.concurrency' : `upstreams.${c.upstream}.concurrency`;

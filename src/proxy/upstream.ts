@@ -19,14 +19,8 @@ export class Upstream {
   private readonly agent: HttpAgent;
   /** Requests currently sent to this upstream by this instance. */
   inFlight = 0;
-  /**
-   * Most requests in flight at this upstream now: its `concurrency`, lowered to the controller's limit
-   * in force (adaptive, slow start) and, for the room's upstream, to the room's limit. Set by the runtime.
-   */
-  limit: number;
 
   constructor(name: string, settings: UpstreamConfig) {
-    this.limit = settings.concurrency ?? Infinity;
     this.name = name;
     this.settings = settings;
     this.origin = new URL(settings.url);
