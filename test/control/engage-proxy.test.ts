@@ -256,6 +256,30 @@ describe('hysteresis and shedding, from an application endpoint', () => {
   });
 });
 
+describe('slow start', () => {
+  it('at proxy start the limit in force climbs from the floor, one step at a time', async () => {
+    const origin = await countingOrigin();
+    cleanup.push(() => origin.close());
+    const { rt } = await proxyFor(origin.url, {
+      upstreams: { app: { url: origin.url, concurrency: 30 } },
+      control: { tickMs: 100, upstreams: { app: { slowStart: { floor: 0.1, rampS: 2, onStart: true } } } },
+    });
+    const seen: number[] = [rt.limits.gate.upstreamLimit('app')];
+    expect(seen[0]).toBe(3);
+    await until(() => {
+      const l = rt.limits.gate.upstreamLimit('app');
+      if (l !== seen.at(-1)) seen.push(l);
+      return l === 30;
+    }, 'the ramp to reach the full limit', 20_000);
+    // Rising only, and in small steps (one tick of a 2 s ramp is about 1.4 of 30).
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    }
+    expect(seen.length).toBeGreaterThan(2);
+    expect(rt.room.limit).toBe(30);
+  });
+});
+
 describe('release ramp, measured at the origin', () => {
   it('after release the origin sees its load rise over the ramp, never above the limit in force', async () => {
     let value = 10;
