@@ -10,6 +10,7 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   ANT_BAD_REQUEST: { status: 400, title: 'Bad request' },
+  ANT_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   ANT_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   ANT_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   ANT_NOT_FOUND: { status: 404, title: 'Not found' },

@@ -3,6 +3,7 @@
  * Transfer-Encoding, oversized headers, timeouts) never reach the pipeline. They get a clear answer
  * with a code from the registry and a log line, and their connection is closed.
  */
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -13,21 +14,29 @@ export function onClientError(rt: Runtime, err: Error & { code?: string; bytesPa
     return;
   }
   let code: ErrorCode = 'ANT_BAD_REQUEST';
-  let status: number = ERRORS.ANT_BAD_REQUEST.status;
   let detail = `Malformed HTTP request: ${parserReason(err)}.`;
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     code = 'ANT_HEADERS_TOO_LARGE';
-    status = ERRORS.ANT_HEADERS_TOO_LARGE.status;
     detail = `Request headers are larger than ${rt.config.listen.maxHeaderBytes} bytes.`;
   } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
+    code = 'ANT_REQUEST_TIMEOUT';
     detail = 'The request was not received in time.';
   }
   const requestId = rt.nextRequestId();
+  // A response already under way on this connection (the upstream answered before the client had sent
+  // its whole body, then the body stalled or turned malformed) cannot be followed by an answer of our
+  // own: it would land inside that response's body. Cutting the connection is the only honest signal.
+  const inProgress = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inProgress?.headersSent === true) {
+    rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message, responseStarted: true }, 'client error');
+    socket.destroy();
+    return;
+  }
+  const status = ERRORS[code].status;
   rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message }, 'client error');
   const body = JSON.stringify({ type: `urn:anteroom:error:${code}`, title: ERRORS[code].title, status, detail, code, requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : ERRORS[code].title}\r\n` +
+    `HTTP/1.1 ${status} ${ERRORS[code].title}\r\n` +
       `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );

@@ -4,8 +4,12 @@
  * `--expose-gc`: every sample follows a full collection, so it counts live memory, not garbage.
  *
  * Config comes as JSON in ANTEROOM_TEST_CONFIG. Messages: -> { ready, port }; <- 'reset' (start a
- * measurement) -> { reset }; <- 'report' -> { baseline, peak } in bytes of heap + external memory;
- * <- 'stop'.
+ * measurement, sampling every 10 ms) -> { reset }; <- 'report' (end it) -> { baseline, peak } in bytes
+ * of heap + external memory; <- 'sample' -> { live } (one sample now, outside any measurement);
+ * <- 'room' -> { room: { waiting } } (read, never driven); <- 'stop'.
+ *
+ * With ANTEROOM_TEST_LOG set to a level, the proxy logs JSON lines to stdout at that level, so a test
+ * can read its request lines and reasons; otherwise it is silent.
  */
 import { pino } from 'pino';
 import { Anteroom } from '../../src/app.js';
@@ -17,7 +21,8 @@ const send = process.send.bind(process);
 
 const result = validateConfig(JSON.parse(process.env['ANTEROOM_TEST_CONFIG'] ?? '{}'));
 if (!result.ok) throw new Error(result.errors.map(formatConfigError).join('; '));
-const app = new Anteroom(result.config, { logger: pino({ level: 'silent' }) });
+const logLevel = process.env['ANTEROOM_TEST_LOG'];
+const app = new Anteroom(result.config, { logger: logLevel ? pino({ level: logLevel }) : pino({ level: 'silent' }) });
 const { port } = await app.start();
 
 function live(): number {
@@ -28,18 +33,27 @@ function live(): number {
 
 let baseline = live();
 let peak = baseline;
-const sampler = setInterval(() => {
-  peak = Math.max(peak, live());
-}, 10);
+// Samples only while a measurement runs: a full collection every 10 ms costs the proxy much of its
+// CPU, which a test that only reads its logs or its room should not pay.
+let sampler: NodeJS.Timeout | undefined;
 
 process.on('message', (msg: string) => {
   if (msg === 'reset') {
     baseline = live();
     peak = baseline;
+    clearInterval(sampler);
+    sampler = setInterval(() => {
+      peak = Math.max(peak, live());
+    }, 10);
     send({ reset: true });
   } else if (msg === 'report') {
+    clearInterval(sampler);
     peak = Math.max(peak, live());
     send({ baseline, peak });
+  } else if (msg === 'sample') {
+    send({ live: live() });
+  } else if (msg === 'room') {
+    send({ room: { waiting: app.rt.room.waiting } });
   } else if (msg === 'stop') {
     clearInterval(sampler);
     void app.stop(0).then(() => process.exit(0));

@@ -94,7 +94,7 @@ describe('requests the parser rejects', () => {
     client.write('GET / HTTP/1.1\r\nHost: exa');
     const res = await client.readResponse();
     expect(res.status).toBe(408);
-    expect(JSON.parse(res.body.toString())).toMatchObject({ status: 408, detail: 'The request was not received in time.' });
+    expect(JSON.parse(res.body.toString())).toMatchObject({ status: 408, code: 'ANT_REQUEST_TIMEOUT', title: 'Request timeout', detail: 'The request was not received in time.' });
     await client.closed;
   });
 });

@@ -1,0 +1,116 @@
+/**
+ * Slow clients against a proxy in its own process, with waiters in its room: a body that trickles past
+ * listen.requestTimeoutMs, a body that stalls after the upstream has begun its answer, headers trickled
+ * byte by byte (slowloris) from many connections, connections that never send anything, and many idle
+ * keep-alive connections. Each gets 408 or is closed, the upstream request is never left open, and
+ * the proxy's memory stays bounded.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from '../helpers/index.js';
+import { until } from '../room/proxyHelpers.js';
+import { arena, underAttack, type Arena, type ChildTarget } from './harness.js';
+
+const MB = 1024 * 1024;
+
+let a: Arena;
+beforeAll(async () => {
+  a = await arena();
+});
+afterAll(async () => {
+  await a?.close();
+});
+
+/** Writes `data` one piece every `everyMs` until the connection closes or the pieces run out. */
+function trickle(client: RawClient, pieces: string[], everyMs: number): void {
+  const timer = setInterval(() => {
+    const piece = pieces.shift();
+    if (piece === undefined || client.socket.destroyed) clearInterval(timer);
+    else client.write(piece);
+  }, everyMs);
+  void client.closed.then(() => clearInterval(timer));
+}
+
+function problem(body: Buffer): Record<string, unknown> {
+  return JSON.parse(body.toString()) as Record<string, unknown>;
+}
+
+describe('a body slower than listen.requestTimeoutMs', () => {
+  it('gets 408 ANT_REQUEST_TIMEOUT and a closed connection, and the upstream request is aborted', async () => {
+    await underAttack(a, async () => {
+      const client = await RawClient.connect(a.target.port);
+      client.write('POST /raw/slow-body HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000\r\n\r\n');
+      trickle(client, Array.from({ length: 1000 }, () => 'x'), 100);
+      const res = await client.readResponse();
+      expect(res.status).toBe(408);
+      expect(res.header('content-type')).toBe('application/problem+json');
+      expect(problem(res.body)).toMatchObject({ status: 408, code: 'ANT_REQUEST_TIMEOUT', detail: 'The request was not received in time.' });
+      await client.closed;
+      const seen = a.raw.requests.find((r) => r.target === '/raw/slow-body');
+      expect(seen?.complete).toBe(false);
+      await until(() => seen!.socketClosed, 'the upstream request aborted');
+    });
+  });
+
+  it('a request that times out after its response began is cut off, not answered with a 408 inside the response body', async () => {
+    await underAttack(a, async () => {
+      const client = await RawClient.connect(a.target.port);
+      client.write('POST /raw/early HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000\r\n\r\n0123456789');
+      // The upstream answers at once; the client never sends the rest of its body.
+      const received = (await client.readToEnd()).toString('latin1');
+      expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(received).toContain('\r\n\r\n5\r\nearly\r\n');
+      expect(received).not.toContain('HTTP/1.1 408');
+      const seen = a.raw.requests.find((r) => r.target === '/raw/early');
+      await until(() => seen!.socketClosed, 'the upstream request aborted');
+      expect(a.target.lines().some((l) => l['msg'] === 'client error' && l['code'] === 'ANT_REQUEST_TIMEOUT' && l['responseStarted'] === true)).toBe(true);
+    });
+  });
+});
+
+describe('slowloris', () => {
+  it('100 connections trickling their headers a byte at a time all get 408 within headersTimeoutMs; memory stays bounded', async () => {
+    await underAttack(a, async () => {
+      const target = a.target as ChildTarget;
+      const before = await target.liveMemory();
+      const clients = await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(a.target.port)));
+      // Each sends its request line and a header at once, then the rest a byte every 50 ms.
+      clients.forEach((c, i) => {
+        c.write(`GET /raw/slowloris/${i} HTTP/1.1\r\nHost: shop.test\r\nX-Padding: ${'a'.repeat(4000)}`);
+        trickle(c, [...'a'.repeat(4000)], 50);
+      });
+      // While they are all open: what the proxy holds for them is bounded by maxHeaderBytes each.
+      const during = await target.liveMemory();
+      const answers = await Promise.all(clients.map((c) => c.readResponse()));
+      for (const res of answers) {
+        expect(res.status).toBe(408);
+        expect(problem(res.body)['code']).toBe('ANT_REQUEST_TIMEOUT');
+      }
+      await Promise.all(clients.map((c) => c.closed));
+      expect(during - before).toBeLessThan(16 * MB);
+      expect(a.raw.requests.filter((r) => r.target.startsWith('/raw/slowloris'))).toEqual([]);
+    });
+  });
+});
+
+describe('idle connections', () => {
+  it('200 connections that never send a byte are answered 408 and closed; 200 idle keep-alive connections are closed after keepAliveTimeoutMs', async () => {
+    await underAttack(a, async () => {
+      const silent = await Promise.all(Array.from({ length: 200 }, () => RawClient.connect(a.target.port)));
+      const kept = await Promise.all(Array.from({ length: 200 }, () => RawClient.connect(a.target.port)));
+      const answers = await Promise.all(
+        kept.map(async (c, i) => {
+          c.write(`GET /raw/keep/${i} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
+          return c.readResponse();
+        }),
+      );
+      for (const res of answers) expect(res.status).toBe(200);
+      // Both kinds are closed by the proxy, not by the test.
+      await Promise.all([...silent, ...kept].map((c) => c.closed));
+      for (const c of kept) expect(c.pending.length).toBe(0);
+      for (const c of silent) {
+        const res = await c.readResponse();
+        expect(res.status).toBe(408);
+      }
+    });
+  });
+});
