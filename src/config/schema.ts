@@ -28,6 +28,12 @@ export const listenSchema = z.strictObject({
   requestTimeoutMs: ms.default(120_000),
   /** Idle keep-alive time of client connections. */
   keepAliveTimeoutMs: ms.default(5_000),
+  /**
+   * Longest a client may leave a response unread (between two successful writes) before its connection
+   * is closed and the upstream request aborted: a client that never reads must not hold an upstream
+   * connection forever.
+   */
+  sendTimeoutMs: ms.default(60_000),
   /** Largest request header section accepted; larger gets 431. */
   maxHeaderBytes: z.int().min(1024).max(1_048_576).default(16_384),
   /** Largest request body forwarded; larger gets 413. */

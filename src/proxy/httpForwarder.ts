@@ -179,7 +179,18 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   private pause(controller: Dispatcher.DispatchController): void {
     controller.pause();
-    this.res.once('drain', () => controller.resume());
+    // A client that stops reading would hold this upstream request (and a pooled connection) for as
+    // long as it likes: while paused, undici's body timeout does not run, as the wait is ours. So the
+    // client gets listen.sendTimeoutMs to take the next bytes, like nginx's send_timeout.
+    const ms = this.ctx.rt.config.listen.sendTimeoutMs;
+    const timer = setTimeout(() => {
+      this.ctx.upstreamError = `the client read nothing for ${ms} ms (listen.sendTimeoutMs); connection closed`;
+      this.res.destroy();
+    }, ms);
+    this.res.once('drain', () => {
+      clearTimeout(timer);
+      controller.resume();
+    });
   }
 }
 

@@ -1,14 +1,15 @@
 /**
  * Slow clients against a proxy in its own process, with waiters in its room: a body that trickles past
  * listen.requestTimeoutMs, a body that stalls after the upstream has begun its answer, headers trickled
- * byte by byte (slowloris) from many connections, connections that never send anything, and many idle
- * keep-alive connections. Each gets 408 or is closed, the upstream request is never left open, and
- * the proxy's memory stays bounded.
+ * byte by byte (slowloris) from many connections, connections that never send anything, many idle
+ * keep-alive connections, and a client that never reads its response. Each gets 408 or is closed, the
+ * upstream request is never left open, and the proxy's memory stays bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/index.js';
 import { until } from '../room/proxyHelpers.js';
-import { arena, underAttack, type Arena, type ChildTarget } from './harness.js';
+import { arena, pollUntil, underAttack, type Arena, type ChildTarget } from './harness.js';
+import { BIG_BYTES } from './strictOrigin.js';
 
 const MB = 1024 * 1024;
 
@@ -111,6 +112,38 @@ describe('idle connections', () => {
         const res = await c.readResponse();
         expect(res.status).toBe(408);
       }
+    });
+  });
+});
+
+describe('a client that never reads its response', () => {
+  it('holds neither proxy memory nor the upstream request: the proxy stops reading from the upstream, and after listen.sendTimeoutMs cuts the client off and aborts the upstream request', async () => {
+    await underAttack(a, async () => {
+      const target = a.target as ChildTarget;
+      const before = await target.liveMemory();
+      const client = await RawClient.connect(a.target.port);
+      client.socket.pause();
+      client.write('GET /raw/big HTTP/1.1\r\nHost: shop.test\r\n\r\n');
+      await until(() => a.raw.requests.some((r) => r.target === '/raw/big' && r.written > 0), 'the origin answering');
+      const seen = a.raw.requests.find((r) => r.target === '/raw/big')!;
+      // The origin's writes stall once the buffers between it and the unread client are full.
+      let last = -1;
+      await pollUntil(async () => {
+        const stalled = seen.written === last;
+        last = seen.written;
+        await new Promise((r) => setTimeout(r, 100));
+        return stalled || seen.socketClosed;
+      }, 'the origin stalled');
+      const during = await target.liveMemory();
+      expect(during - before).toBeLessThan(16 * MB);
+      await until(() => seen.socketClosed, 'the upstream request aborted', 15_000);
+      expect(seen.written).toBeLessThan(BIG_BYTES);
+      client.socket.resume();
+      await client.closed;
+      await until(() => a.target.lines().some((l) => l['msg'] === 'request' && l['path'] === '/raw/big'), 'the request logged');
+      const line = a.target.lines().find((l) => l['msg'] === 'request' && l['path'] === '/raw/big')!;
+      expect(line).toMatchObject({ status: 200, clientAborted: true });
+      expect(line['upstreamError']).toContain('listen.sendTimeoutMs');
     });
   });
 });
