@@ -39,6 +39,11 @@ export class Anteroom {
       },
       (req, res) => handleRequest(this.rt, req, res),
     );
+    // Node keeps the first maxHeadersCount fields of a request and drops the rest without a word (its
+    // framing still used them: a Content-Length past the count left the proxy forwarding the request
+    // without its body). One more than the limit is kept, so accept can tell a request over the limit
+    // and refuse it. Node may keep more than that; never fewer.
+    this.server.maxHeadersCount = listen.maxHeaderCount + 1;
     this.server.on('upgrade', (req, socket, head) => handleUpgrade(this.rt, req, socket, head));
     this.server.on('clientError', (err, socket) => onClientError(this.rt, err, socket));
   }

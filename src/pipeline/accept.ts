@@ -10,6 +10,8 @@ import type { RequestContext } from './context.js';
 import { ANSWERED, NEXT, type Phase } from './phase.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** For refusals after which the rest of the connection cannot be trusted to be framed as the client meant. */
+const CLOSE = { connection: 'close' } as const;
 
 export const accept: Phase = {
   name: 'accept',
@@ -30,6 +32,11 @@ export const accept: Phase = {
     const accepts = req.headers.accept;
     ctx.browser = (method === 'GET' || method === 'HEAD') && accepts !== undefined && accepts.includes('text/html');
 
+    // Past the limit Node has dropped fields (see app.ts): what is left is not the request that was sent.
+    const fields = req.rawHeaders.length >> 1;
+    if (fields > rt.config.listen.maxHeaderCount) {
+      return refuse(ctx, 'ANT_HEADERS_TOO_LARGE', `The request has more than ${rt.config.listen.maxHeaderCount} header fields.`, CLOSE);
+    }
     // RFC 9112 section 3.2: more than one Host is a 400. Node keeps only the first in req.headers, so
     // the proxy and the upstream could disagree on which host was asked for.
     if (hostLines(req.rawHeaders) > 1) return refuse(ctx, 'ANT_BAD_REQUEST', 'The request has more than one Host header.');

@@ -229,13 +229,32 @@ export class Waiters {
   /** Browsers poll their status every 200 ms (as the waiting page would) until stopped. */
   startPolling(): void {
     this.stopPolling = false;
-    this.polling = (async () => {
+    const loop = (async () => {
       while (!this.stopPolling) {
         for (const w of this.all) if (w.kind === 'browser') await this.poll(w);
         this.pollRounds++;
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
+    // A failed poll is reported when the polling stops, not as an unhandled rejection meanwhile.
+    loop.catch(() => undefined);
+    this.polling = loop;
+  }
+
+  /** After a failed test: let everyone in and out, so that the next test starts with an empty room. */
+  async abandon(): Promise<void> {
+    this.stopPolling = true;
+    await this.polling?.catch(() => undefined);
+    let settled = 0;
+    for (const w of this.all) void w.done?.finally(() => settled++);
+    const deadline = performance.now() + 15_000;
+    for (;;) {
+      this.a.app.releaseAll();
+      for (const w of this.all) if (w.kind === 'browser' && w.admitted === null) await this.poll(w, false).catch(() => undefined);
+      const browsersIn = this.all.every((w) => w.kind === 'api' || w.admitted !== null);
+      if ((settled === this.all.filter((w) => w.done !== null).length && browsersIn) || performance.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /**
@@ -344,16 +363,21 @@ export async function underAttack<T>(a: Arena, attack: () => Promise<T>, waiterC
   const waiters = await Waiters.queue(a, waiterCount);
   waiters.startPolling();
   const beat = heartbeat(a.target.port);
-  let result: T;
   try {
-    result = await attack();
-  } finally {
-    await beat.stop();
+    let result: T;
+    try {
+      result = await attack();
+    } finally {
+      await beat.stop();
+    }
+    a.target.expectAlive();
+    await waiters.expectAdmittedInOrder();
+    a.target.expectAlive();
+    return result;
+  } catch (err) {
+    await waiters.abandon();
+    throw err;
   }
-  a.target.expectAlive();
-  await waiters.expectAdmittedInOrder();
-  a.target.expectAlive();
-  return result;
 }
 
 /** Polls an asynchronous condition with a generous deadline. */
