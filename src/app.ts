@@ -45,6 +45,9 @@ export class Anteroom {
     // and refuse it. Node may keep more than that; never fewer.
     this.server.maxHeadersCount = listen.maxHeaderCount + 1;
     this.server.on('upgrade', (req, socket, head) => handleUpgrade(this.rt, req, socket, head));
+    // Without a listener Node drops a CONNECT's connection without a word; on the upgrade path accept
+    // answers it with a clear refusal on the socket.
+    this.server.on('connect', (req, socket, head) => handleUpgrade(this.rt, req, socket, head));
     this.server.on('clientError', (err, socket) => onClientError(this.rt, err, socket));
   }
 

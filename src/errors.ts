@@ -13,6 +13,7 @@ export const ERRORS = {
   ANT_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   ANT_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   ANT_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  ANT_HTTP_VERSION: { status: 505, title: 'HTTP version not supported' },
   ANT_NOT_FOUND: { status: 404, title: 'Not found' },
   ANT_BLOCKED: { status: 403, title: 'Access blocked' },
   ANT_RATE_LIMITED: { status: 429, title: 'Too many requests' },

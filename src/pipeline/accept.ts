@@ -32,6 +32,22 @@ export const accept: Phase = {
     const accepts = req.headers.accept;
     ctx.browser = (method === 'GET' || method === 'HEAD') && accepts !== undefined && accepts.includes('text/html');
 
+    // Only HTTP/1.x is spoken here (RFC 9110 section 15.6.6). Node's parser also takes a request line
+    // without a version (HTTP/0.9) and "HTTP/2.0" on HTTP/1.1 framing; both were forwarded as HTTP/1.1.
+    if (req.httpVersionMajor !== 1) {
+      return refuse(ctx, 'ANT_HTTP_VERSION', `HTTP/${req.httpVersion} is not supported here: send HTTP/1.1 (or HTTP/1.0).`, CLOSE);
+    }
+    if (method === 'CONNECT') return refuse(ctx, 'ANT_BAD_REQUEST', 'CONNECT is not supported: anteroom is a reverse proxy, not a tunnel.');
+    // Node hands every request with an Upgrade header to the upgrade path, where only a websocket
+    // handshake can go on: anything else was sent upstream as a websocket upgrade, or its connection
+    // was dropped without an answer.
+    if (ctx.isUpgrade) {
+      const upgrade = String(req.headers.upgrade ?? '');
+      if (!upgrade.split(',').some((t) => t.trim().toLowerCase() === 'websocket')) {
+        return refuse(ctx, 'ANT_BAD_REQUEST', `Upgrade to "${upgrade.slice(0, 50)}" is not supported: only websocket upgrades are proxied. Send the request without Upgrade.`);
+      }
+      if (method !== 'GET') return refuse(ctx, 'ANT_BAD_REQUEST', `A websocket upgrade must be a GET request, not ${method} (RFC 6455 section 4.1).`);
+    }
     // Past the limit Node has dropped fields (see app.ts): what is left is not the request that was sent.
     const fields = req.rawHeaders.length >> 1;
     if (fields > rt.config.listen.maxHeaderCount) {

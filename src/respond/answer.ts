@@ -47,6 +47,12 @@ export function send(ctx: RequestContext, status: number, headers: OutgoingHttpH
   headers['x-request-id'] = ctx.id;
   headers['connection'] = 'close';
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headerLines(headers)}\r\n${body}`);
+  // Nothing more is read from this socket: what the client still sends is dropped, so that its FIN is
+  // seen. A paused socket with unread bytes never sees it and stayed open for good (one leaked socket per
+  // refused upgrade that sent a body or a next request, and a shutdown that never finished).
+  socket.resume();
+  // A client that never closes its end must not hold the socket either.
+  setTimeout(() => socket.destroy(), 2_000).unref();
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -56,6 +56,8 @@ export interface ChildTarget extends Target {
   child: ChildProcess;
   /** The proxy's live memory now: heap + external after a full collection. */
   liveMemory(): Promise<number>;
+  /** Client connections the proxy has open now, upgraded ones included. */
+  connections(): Promise<number>;
 }
 
 /** The proxy in its own process (test/helpers/proxyProcess.ts), logging JSON lines to stdout. */
@@ -107,6 +109,7 @@ export async function startChildProxy(config: Patch): Promise<ChildTarget> {
       expect(stderr).not.toMatch(/Error|Uncaught|Warning|Exception/);
     },
     liveMemory: async () => (await ask<{ live: number }>('sample')).live,
+    connections: async () => (await ask<{ connections: number }>('connections')).connections,
     async stop() {
       if (exit === null && child.connected) {
         child.send('stop');

@@ -6,7 +6,8 @@
  * Config comes as JSON in ANTEROOM_TEST_CONFIG. Messages: -> { ready, port }; <- 'reset' (start a
  * measurement, sampling every 10 ms) -> { reset }; <- 'report' (end it) -> { baseline, peak } in bytes
  * of heap + external memory; <- 'sample' -> { live } (one sample now, outside any measurement);
- * <- 'room' -> { room: { waiting } } (read, never driven); <- 'stop'.
+ * <- 'room' -> { room: { waiting } } (read, never driven); <- 'connections' -> { connections } (open
+ * client connections, upgraded ones included); <- 'stop'.
  *
  * With ANTEROOM_TEST_LOG set to a level, the proxy logs JSON lines to stdout at that level, so a test
  * can read its request lines and reasons; otherwise it is silent.
@@ -52,6 +53,8 @@ process.on('message', (msg: string) => {
     send({ baseline, peak });
   } else if (msg === 'sample') {
     send({ live: live() });
+  } else if (msg === 'connections') {
+    app.server.getConnections((_err, connections) => send({ connections }));
   } else if (msg === 'room') {
     send({ room: { waiting: app.rt.room.waiting } });
   } else if (msg === 'stop') {
