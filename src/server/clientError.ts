@@ -33,13 +33,27 @@ export function onClientError(rt: Runtime, err: Error & { code?: string; bytesPa
     return;
   }
   const status = ERRORS[code].status;
-  rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message }, 'client error');
   const body = JSON.stringify({ type: `urn:anteroom:error:${code}`, title: ERRORS[code].title, status, detail, code, requestId });
-  socket.end(
+  const answer =
     `HTTP/1.1 ${status} ${ERRORS[code].title}\r\n` +
-      `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-  );
+    `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`;
+  // The bad bytes followed a complete request whose answer is still being prepared (garbage sent after
+  // it on a keep-alive connection): that request was valid and may already be at the upstream, so it
+  // gets its own answer first, and this one follows it. Answering at once made the client take the 400
+  // for the answer to a request that was in fact carried out.
+  if (inProgress != null && inProgress.req?.complete === true) {
+    rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message, afterResponse: inProgress.req.url }, 'client error');
+    inProgress.once('finish', () => {
+      if (socket.writable) socket.end(answer);
+    });
+    inProgress.once('close', () => {
+      if (!inProgress.writableFinished) socket.destroy();
+    });
+    return;
+  }
+  rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message }, 'client error');
+  socket.end(answer);
 }
 
 function parserReason(err: Error & { code?: string; reason?: string }): string {

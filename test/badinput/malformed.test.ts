@@ -194,3 +194,20 @@ describe('bodies', () => {
     });
   });
 });
+
+describe('keep-alive connections', () => {
+  it('garbage after a complete request on a keep-alive connection: the request gets its own answer first (not the 400), then the garbage gets 400 and the connection is closed', async () => {
+    await underAttack(a, async () => {
+      const client = await RawClient.connect(a.target.port);
+      client.write(Buffer.from('GET /raw/first HTTP/1.1\r\nHost: shop.test\r\n\r\n\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not HTTP\r\n\r\n', 'latin1'));
+      const first = await client.readResponse();
+      expect(first.status).toBe(200);
+      expect(first.body.toString()).toBe('ok /raw/first');
+      const second = await client.readResponse();
+      expect(second.status).toBe(400);
+      expect((JSON.parse(second.body.toString()) as Record<string, unknown>)['detail']).toMatch(/^Malformed HTTP request: .+\.$/);
+      await client.closed;
+      expect(a.raw.requests.filter((r) => r.target === '/raw/first')).toHaveLength(1);
+    });
+  });
+});
