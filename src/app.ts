@@ -35,7 +35,8 @@ export class Anteroom {
         connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs),
         // Node's strict parser stays on: lenient parsing is how request smuggling gets in.
         insecureHTTPParser: false,
-        requireHostHeader: true,
+        // accept refuses a missing Host itself, with an answer that says so (Node's is a bare 400).
+        requireHostHeader: false,
       },
       (req, res) => handleRequest(this.rt, req, res),
     );

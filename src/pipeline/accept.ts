@@ -10,6 +10,8 @@ import type { RequestContext } from './context.js';
 import { ANSWERED, NEXT, type Phase } from './phase.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** RFC 9110 section 7.2: uri-host [":" port], uri-host an IP literal in brackets or a reg-name (RFC 3986). */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]{0,5})?$/;
 /** For refusals after which the rest of the connection cannot be trusted to be framed as the client meant. */
 const CLOSE = { connection: 'close' } as const;
 
@@ -57,6 +59,13 @@ export const accept: Phase = {
     // the proxy and the upstream could disagree on which host was asked for.
     if (hostLines(req.rawHeaders) > 1) return refuse(ctx, 'ANT_BAD_REQUEST', 'The request has more than one Host header.');
     const host = req.headers.host ?? '';
+    // Node's own check (requireHostHeader) answered a bare 400 with no body, id or log line.
+    if (req.headers.host === undefined && req.httpVersionMinor === 1) {
+      return refuse(ctx, 'ANT_BAD_REQUEST', 'The request has no Host header (HTTP/1.1 requires one, RFC 9112 section 3.2).');
+    }
+    // RFC 9112 section 3.2 again: an invalid Host is a 400. Forwarded as it was, it reached the upstream
+    // (where a host-based tenant or virtual host could read it differently) or failed there as a 502.
+    if (host !== '' && !HOST.test(host)) return refuse(ctx, 'ANT_BAD_REQUEST', `Host "${host.slice(0, 100)}" is not a valid host[:port].`);
     ctx.host = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':', 1)[0]!;
 
     let url = req.url ?? '/';

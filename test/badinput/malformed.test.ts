@@ -163,6 +163,42 @@ describe('header lines', () => {
   });
 });
 
+describe('Host', () => {
+  it('a request without Host gets a problem+json 400 that says so, not a bare 400 with no body', async () => {
+    await refuseAll([
+      { name: 'no Host in HTTP/1.1', request: 'GET /raw/x HTTP/1.1\r\n\r\n', status: 400, code: 'ANT_BAD_REQUEST', detail: /^The request has no Host header/, close: false },
+    ]);
+  });
+
+  it('an invalid Host gets 400 instead of being forwarded (or failing upstream as a 502)', async () => {
+    const get = (host: string): string => `GET /raw/host HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    const bad = (name: string, host: string): Case => ({ name, request: get(host), status: 400, code: 'ANT_BAD_REQUEST', detail: /^Host ".*" is not a valid host\[:port\]\.$/, close: false });
+    await refuseAll([
+      bad('a space in the host', 'shop test'),
+      bad('a path in the host', 'shop.test/admin'),
+      bad('userinfo in the host', 'user@shop.test'),
+      bad('an unclosed IPv6 literal', '[::1'),
+      bad('a port that is not a number', 'shop.test:80x'),
+      bad('a port with six digits', 'shop.test:123456'),
+      bad('two ports', 'shop.test:80:81'),
+      bad('a bad percent-escape', 'shop%zz.test'),
+    ]);
+  });
+
+  it('valid hosts go through as they were sent', async () => {
+    await underAttack(a, async () => {
+      for (const host of ['shop.test', 'shop.test:8080', '[::1]:8080', '127.0.0.1', 'shop.test.', 'xn--caf-dma.test', 'shop.test:']) {
+        const client = await RawClient.connect(a.target.port);
+        client.write(`GET /raw/valid-host HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        const res = await client.readResponse();
+        client.close();
+        expect(res.status, host).toBe(200);
+        expect(a.raw.requests.at(-1)!.headers['host'], host).toEqual([host]);
+      }
+    });
+  });
+});
+
 describe('bodies', () => {
   it('bad chunk sizes and bad Content-Lengths are refused before anything reaches the upstream', async () => {
     const post = (headers: string, body: string): string => `POST /raw/body HTTP/1.1\r\nHost: shop.test\r\n${headers}\r\n\r\n${body}`;
