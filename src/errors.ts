@@ -12,6 +12,7 @@ export const ERRORS = {
   ANT_BAD_REQUEST: { status: 400, title: 'Bad request' },
   ANT_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   ANT_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  ANT_URI_TOO_LONG: { status: 414, title: 'Request target too long' },
   ANT_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   ANT_HTTP_VERSION: { status: 505, title: 'HTTP version not supported' },
   ANT_NOT_FOUND: { status: 404, title: 'Not found' },

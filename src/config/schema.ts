@@ -38,6 +38,8 @@ export const listenSchema = z.strictObject({
   maxHeaderBytes: z.int().min(1024).max(1_048_576).default(16_384),
   /** Most header fields in a request; more get 431. */
   maxHeaderCount: z.int().min(8).max(10_000).default(100),
+  /** Longest request target (path and query); longer gets 414. */
+  maxUrlBytes: z.int().min(256).max(1_048_576).default(8_192),
   /** Largest request body forwarded; larger gets 413. */
   maxBodyBytes: z.int().min(0).default(10 * 1024 * 1024),
 });

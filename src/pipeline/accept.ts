@@ -12,6 +12,8 @@ import { ANSWERED, NEXT, type Phase } from './phase.js';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** RFC 9110 section 7.2: uri-host [":" port], uri-host an IP literal in brackets or a reg-name (RFC 3986). */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]{0,5})?$/;
+/** A "%" not starting a percent-encoded octet. */
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 /** For refusals after which the rest of the connection cannot be trusted to be framed as the client meant. */
 const CLOSE = { connection: 'close' } as const;
 
@@ -69,6 +71,9 @@ export const accept: Phase = {
     ctx.host = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':', 1)[0]!;
 
     let url = req.url ?? '/';
+    if (url.length > rt.config.listen.maxUrlBytes) {
+      return refuse(ctx, 'ANT_URI_TOO_LONG', `The request target is ${url.length} bytes long, over the limit of ${rt.config.listen.maxUrlBytes} bytes.`);
+    }
     if (url.charCodeAt(0) !== 47 /* / */) {
       // Absolute form (RFC 9112 section 3.2.2) is accepted; authority and asterisk forms are not proxied.
       if (!/^https?:\/\//i.test(url)) return refuse(ctx, 'ANT_BAD_REQUEST', `Request target "${url.slice(0, 100)}" is not a path.`);
@@ -82,6 +87,12 @@ export const accept: Phase = {
     ctx.url = url;
     const q = url.indexOf('?');
     ctx.path = q === -1 ? url : url.slice(0, q);
+    // RFC 3986 section 2.1: "%" starts a two-hex-digit escape. A path with a broken one is decoded
+    // differently by different servers (kept, dropped, or an error), so the route matched here and the
+    // resource the upstream serves could differ.
+    if (ctx.path.includes('%') && BAD_ESCAPE.test(ctx.path)) {
+      return refuse(ctx, 'ANT_BAD_REQUEST', `The request path "${ctx.path.slice(0, 100)}" has a "%" that is not followed by two hex digits.`);
+    }
 
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > rt.config.listen.maxBodyBytes) {

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 
-export function onClientError(rt: Runtime, err: Error & { code?: string; bytesParsed?: number }, socket: Duplex): void {
+export function onClientError(rt: Runtime, err: Error & { code?: string; bytesParsed?: number; rawPacket?: Buffer }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -16,8 +16,14 @@ export function onClientError(rt: Runtime, err: Error & { code?: string; bytesPa
   let code: ErrorCode = 'ANT_BAD_REQUEST';
   let detail = `Malformed HTTP request: ${parserReason(err)}.`;
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    code = 'ANT_HEADERS_TOO_LARGE';
-    detail = `Request headers are larger than ${rt.config.listen.maxHeaderBytes} bytes.`;
+    if (requestLineOverflow(err.rawPacket, rt.config.listen.maxHeaderBytes)) {
+      // The limit covers the request line too: a target that alone is over it is a 414, not a 431.
+      code = 'ANT_URI_TOO_LONG';
+      detail = `The request line is longer than ${rt.config.listen.maxHeaderBytes} bytes; the request target may be at most ${rt.config.listen.maxUrlBytes} bytes.`;
+    } else {
+      code = 'ANT_HEADERS_TOO_LARGE';
+      detail = `Request headers are larger than ${rt.config.listen.maxHeaderBytes} bytes.`;
+    }
   } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     code = 'ANT_REQUEST_TIMEOUT';
     detail = 'The request was not received in time.';
@@ -54,6 +60,17 @@ export function onClientError(rt: Runtime, err: Error & { code?: string; bytesPa
   }
   rt.log.warn({ reqId: requestId, code, parserCode: err.code, reason: err.message }, 'client error');
   socket.end(answer);
+}
+
+/**
+ * Whether the bytes being parsed when the header limit was hit start with a request line that is
+ * longer than the limit by itself. (Only the packet at hand is known: a request line spread over
+ * several packets is reported as oversized headers.)
+ */
+function requestLineOverflow(packet: Buffer | undefined, limit: number): boolean {
+  if (packet === undefined || !/^[A-Z]+ /.test(packet.subarray(0, 16).toString('latin1'))) return false;
+  const lineEnd = packet.indexOf(10 /* LF */);
+  return lineEnd === -1 || lineEnd > limit;
 }
 
 function parserReason(err: Error & { code?: string; reason?: string }): string {

@@ -163,6 +163,41 @@ describe('header lines', () => {
   });
 });
 
+describe('request targets', () => {
+  it('a target over listen.maxUrlBytes gets 414, and so does a request line over the whole header limit (it said 431, headers too large)', async () => {
+    await refuseAll([
+      { name: 'a target over maxUrlBytes', request: `GET /raw/${'a'.repeat(3_000)} HTTP/1.1\r\nHost: shop.test\r\n\r\n`, status: 414, code: 'ANT_URI_TOO_LONG', detail: /^The request target is 3005 bytes long, over the limit of 2048 bytes\.$/, close: false },
+      { name: 'a request line over maxHeaderBytes', request: `GET /raw/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: shop.test\r\n\r\n`, status: 414, code: 'ANT_URI_TOO_LONG', detail: /^The request line is longer than 8192 bytes/, close: true },
+      { name: 'an absolute-form target over maxUrlBytes', request: `GET http://shop.test/raw/${'a'.repeat(3_000)} HTTP/1.1\r\nHost: shop.test\r\n\r\n`, status: 414, code: 'ANT_URI_TOO_LONG', detail: /over the limit of 2048 bytes/, close: false },
+    ]);
+  });
+
+  it('a path with a broken percent-escape gets 400', async () => {
+    const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: shop.test\r\n\r\n`;
+    const bad = (name: string, path: string): Case => ({ name, request: get(path), status: 400, code: 'ANT_BAD_REQUEST', detail: /has a "%" that is not followed by two hex digits\.$/, close: false });
+    await refuseAll([
+      bad('non-hex digits', '/raw/%zz'),
+      bad('a "%" at the end', '/raw/100%'),
+      bad('one hex digit', '/raw/%2'),
+      bad('a double "%"', '/raw/%%2e%2e/x'),
+      bad('in an absolute-form target', 'http://shop.test/raw/%g0'),
+    ]);
+  });
+
+  it('targets at the limit and well-formed escapes go through as they were sent', async () => {
+    await underAttack(a, async () => {
+      for (const target of [`/raw/${'a'.repeat(2_043)}`, '/raw/%41b%2D/caf%C3%A9', '/raw/q?x=100%&y=%zz']) {
+        const client = await RawClient.connect(a.target.port);
+        client.write(`GET ${target} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
+        const res = await client.readResponse();
+        client.close();
+        expect(res.status, target.slice(0, 40)).toBe(200);
+        expect(a.raw.requests.at(-1)!.target).toBe(target);
+      }
+    });
+  });
+});
+
 describe('Host', () => {
   it('a request without Host gets a problem+json 400 that says so, not a bare 400 with no body', async () => {
     await refuseAll([
