@@ -50,6 +50,9 @@ export class Anteroom {
     // answers it with a clear refusal on the socket.
     this.server.on('connect', (req, socket, head) => handleUpgrade(this.rt, req, socket, head));
     this.server.on('clientError', (err, socket) => onClientError(this.rt, err, socket));
+    // An Expect other than 100-continue: without a listener Node answers a bare 417; accept answers it
+    // with a problem+json that names the expectation.
+    this.server.on('checkExpectation', (req, res) => handleRequest(this.rt, req, res));
   }
 
   get log(): Logger {

@@ -14,6 +14,7 @@ export const ERRORS = {
   ANT_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   ANT_URI_TOO_LONG: { status: 414, title: 'Request target too long' },
   ANT_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  ANT_EXPECTATION_FAILED: { status: 417, title: 'Expectation failed' },
   ANT_HTTP_VERSION: { status: 505, title: 'HTTP version not supported' },
   ANT_NOT_FOUND: { status: 404, title: 'Not found' },
   ANT_BLOCKED: { status: 403, title: 'Access blocked' },

@@ -12,6 +12,8 @@ import { ANSWERED, NEXT, type Phase } from './phase.js';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** RFC 9110 section 7.2: uri-host [":" port], uri-host an IP literal in brackets or a reg-name (RFC 3986). */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]{0,5})?$/;
+/** Node's own test for a 100-continue expectation (lib/_http_server.js). */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 /** A "%" not starting a percent-encoded octet. */
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 /** For refusals after which the rest of the connection cannot be trusted to be framed as the client meant. */
@@ -92,6 +94,13 @@ export const accept: Phase = {
     // resource the upstream serves could differ.
     if (ctx.path.includes('%') && BAD_ESCAPE.test(ctx.path)) {
       return refuse(ctx, 'ANT_BAD_REQUEST', `The request path "${ctx.path.slice(0, 100)}" has a "%" that is not followed by two hex digits.`);
+    }
+
+    // RFC 9110 section 10.1.1: an expectation the server cannot meet is a 417. Only 100-continue is
+    // known (Node has already answered it), the same test Node applies.
+    const expectation = req.headers.expect;
+    if (expectation !== undefined && req.httpVersionMinor === 1 && !CONTINUE.test(expectation)) {
+      return refuse(ctx, 'ANT_EXPECTATION_FAILED', `Expect "${expectation.slice(0, 100)}" cannot be met: only 100-continue is supported.`);
     }
 
     const length = req.headers['content-length'];

@@ -266,6 +266,21 @@ describe('bodies', () => {
   });
 });
 
+describe('Expect', () => {
+  it('an expectation other than 100-continue gets a problem+json 417 naming it, not a bare 417 with no body', async () => {
+    await refuseAll([
+      {
+        name: 'Expect: 200-ok',
+        request: 'POST /raw/expect HTTP/1.1\r\nHost: shop.test\r\nExpect: 200-ok\r\nContent-Length: 3\r\n\r\nabc',
+        status: 417,
+        code: 'ANT_EXPECTATION_FAILED',
+        detail: /^Expect "200-ok" cannot be met: only 100-continue is supported\.$/,
+        close: false,
+      },
+    ]);
+  });
+});
+
 describe('keep-alive connections', () => {
   it('garbage after a complete request on a keep-alive connection: the request gets its own answer first (not the 400), then the garbage gets 400 and the connection is closed', async () => {
     await underAttack(a, async () => {
