@@ -61,7 +61,12 @@ export const accept: Phase = {
     }
     // RFC 9112 section 3.2: more than one Host is a 400. Node keeps only the first in req.headers, so
     // the proxy and the upstream could disagree on which host was asked for.
-    if (hostLines(req.rawHeaders) > 1) return refuse(ctx, 'ANT_BAD_REQUEST', 'The request has more than one Host header.');
+    const scan = scanHeaders(req.rawHeaders);
+    if (scan.hosts > 1) return refuse(ctx, 'ANT_BAD_REQUEST', 'The request has more than one Host header.');
+    if (scan.alias !== null) {
+      const meant = UNDERSCORE_ALIASED.get(scan.alias.toLowerCase().replaceAll('_', '-'))!;
+      return refuse(ctx, 'ANT_BAD_REQUEST', `Header "${scan.alias}" is refused: with "_" read as "-" it is ${meant}, which anteroom reads or sets itself.`, CLOSE);
+    }
     const host = req.headers.host ?? '';
     // Node's own check (requireHostHeader) answered a bare 400 with no body, id or log line.
     if (req.headers.host === undefined && req.httpVersionMinor === 1) {
@@ -122,8 +127,27 @@ export const accept: Phase = {
   },
 };
 
-function hostLines(raw: string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
-  return n;
+/**
+ * Headers with a "-" that anteroom interprets (framing) or sets itself (forwarding facts). CGI-style servers
+ * (and frameworks built on their environment names, HTTP_X_FORWARDED_FOR) read "_" and "-" alike: a
+ * `Transfer_Encoding: chunked` that the proxy forwards as an unknown header is a Transfer-Encoding to
+ * them (request smuggling), an `X_Forwarded_For` a client address anteroom never checked.
+ */
+const UNDERSCORE_ALIASED = new Map(
+  ['Content-Length', 'Transfer-Encoding', 'X-Forwarded-For', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Request-Id'].map((h) => [h.toLowerCase(), h]),
+);
+
+/** One pass over the raw header names: how many Host lines, and the first name aliasing one of UNDERSCORE_ALIASED. */
+function scanHeaders(raw: string[]): { hosts: number; alias: string | null } {
+  let hosts = 0;
+  let alias: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4) {
+      if (name.toLowerCase() === 'host') hosts++;
+    } else if (alias === null && name.includes('_') && UNDERSCORE_ALIASED.has(name.toLowerCase().replaceAll('_', '-'))) {
+      alias = name;
+    }
+  }
+  return { hosts, alias };
 }
