@@ -26,6 +26,23 @@ export const REQUEST_PHASES: readonly Phase[] = [accept, identify, route, guard,
 export const PHASES: readonly Phase[] = [...REQUEST_PHASES, observe];
 
 export function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
+  if (res.socket === null) {
+    // Pipelined behind a response still under way: handled when its turn comes, that is when Node
+    // gives its response the socket. Handled at once, it reached the upstream even when the response
+    // before it closed the connection, which RFC 9112 section 9.6 forbids (the client sends it again
+    // elsewhere, and the upstream carries it out twice); and when the connection closed before its
+    // turn, Node never emitted 'close' on its response, so its slots and place were never given back.
+    // If the connection closes first, it is dropped unprocessed, as Node drops it.
+    res.once('socket', () => start(rt, req, res));
+    return;
+  }
+  start(rt, req, res);
+}
+
+function start(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
+  // The response before it closed the connection (Connection: close) and Node still read this one
+  // from the bytes that had arrived: nothing more is processed on that connection (RFC 9112 section 9.6).
+  if (!req.socket.writable) return;
   const ctx = new RequestContext(rt, req, res, null, null, performance.now());
   // `on`, not `once`: a response emits close exactly once, and once() wraps every listener in a bound
   // function and a state object, per request.
