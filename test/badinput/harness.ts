@@ -166,7 +166,7 @@ export async function arena(patch: Patch = {}, where: 'child' | 'in-process' = '
   };
 }
 
-interface Waiter {
+export interface Waiter {
   kind: 'api' | 'browser';
   index: number;
   client: string;
@@ -362,14 +362,14 @@ export function heartbeat(port: number): Heartbeat {
  * invariant: healthz answered throughout, the waiters kept their places and are admitted in order,
  * and the proxy is alive.
  */
-export async function underAttack<T>(a: Arena, attack: () => Promise<T>, waiterCount = 4): Promise<T> {
+export async function underAttack<T>(a: Arena, attack: (waiters: Waiters) => Promise<T>, waiterCount = 4): Promise<T> {
   const waiters = await Waiters.queue(a, waiterCount);
   waiters.startPolling();
   const beat = heartbeat(a.target.port);
   try {
     let result: T;
     try {
-      result = await attack();
+      result = await attack(waiters);
     } finally {
       await beat.stop();
     }
