@@ -8,6 +8,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'ya
 import type { z } from 'zod';
 import { checkControlUpstreams } from '../control/schema.js';
 import { loadJwtKeys } from '../identity/jwtKeys.js';
+import { compileWaitingPageTemplate } from '../room/page/index.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigError {
@@ -81,6 +82,31 @@ function crossChecks(config: Config): ConfigError[] {
     }
   });
   errors.push(...checkControlUpstreams(config.control, names));
+  // The listener refuses a headers timeout longer than the request timeout; found here, it names its keys
+  // instead of stopping `anteroom start` with a stack trace.
+  if (config.listen.headersTimeoutMs > config.listen.requestTimeoutMs) {
+    errors.push({
+      path: 'listen.headersTimeoutMs',
+      value: config.listen.headersTimeoutMs,
+      message: `must not be longer than listen.requestTimeoutMs (${config.listen.requestTimeoutMs}): the headers are part of the request`,
+    });
+  }
+  // The waiting page template is read and compiled here, so that `anteroom check` finds what would
+  // otherwise stop the proxy at start.
+  const template = config.room.page.template;
+  if (template !== undefined) {
+    let source: string | undefined;
+    try {
+      source = readFileSync(template, 'utf8');
+    } catch (err) {
+      errors.push({ path: 'room.page.template', value: template, message: `cannot read the template: ${(err as Error).message}` });
+    }
+    try {
+      if (source !== undefined) compileWaitingPageTemplate(source);
+    } catch (err) {
+      errors.push({ path: 'room.page.template', value: template, message: (err as Error).message });
+    }
+  }
   const roomUpstream = config.defaultUpstream ?? names[0];
   for (const [name, c] of Object.entries(config.control.upstreams)) {
     const upstream = config.upstreams[name];

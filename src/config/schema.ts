@@ -9,6 +9,7 @@ import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { roomSchema } from '../room/schema.js';
 import { routesSchema } from '../routes/schema.js';
+import { timerMs } from './timerMs.js';
 
 /**
  * A secret from the environment may be all digits, which YAML substitution reads as a number; a
@@ -16,7 +17,7 @@ import { routesSchema } from '../routes/schema.js';
  */
 const secretString = z.union([z.string(), z.number().transform(String)]);
 const port = z.int().min(0).max(65535);
-const ms = z.int().min(1);
+const ms = timerMs(1);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const listenSchema = z.strictObject({
@@ -98,7 +99,7 @@ export const logSchema = z.strictObject({
 
 export const shutdownSchema = z.strictObject({
   /** How long in-flight requests may run after SIGTERM before their connections are closed. */
-  graceMs: z.int().min(0).default(10_000),
+  graceMs: timerMs(0).default(10_000),
 });
 
 export const configSchema = z.strictObject({

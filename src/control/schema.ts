@@ -7,6 +7,7 @@
  * Thresholds compare with ">" (over) and release with "<=" (threshold * belowFactor).
  */
 import { z } from 'zod';
+import { timerMs } from '../config/timerMs.js';
 import { parseJsonPointer } from './jsonPointer.js';
 
 const seconds = z.number().min(0);
@@ -17,9 +18,9 @@ const dbThreshold = z.union([z.int().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 
 /** How often a poller asks and how long it waits; each poller keeps one connection open. */
 const pollTiming = {
   /** Interval between polls. */
-  everyMs: z.int().min(100).default(1_000),
+  everyMs: timerMs(100).default(1_000),
   /** Longest wait for a connect or a poll; past it the signal is unknown and the connection is replaced. */
-  timeoutMs: z.int().min(10).default(1_000),
+  timeoutMs: timerMs(10).default(1_000),
 };
 
 /** `key: URL` is short for `key: { url: URL }`. */
@@ -150,7 +151,7 @@ const adaptiveSchema = z
     /** Growth per window while nothing queues; default sqrt(limit). */
     queueSize: z.number().positive().optional(),
     /** Shortest sample window and fewest samples in it. */
-    windowMs: z.int().min(10).default(1_000),
+    windowMs: timerMs(10).default(1_000),
     minSamples: z.int().min(1).default(10),
     /**
      * Windows the long-term RTT averages over. Under an overload that lasts a good part of this,
@@ -178,8 +179,8 @@ const slowStartSchema = z.strictObject({
 
 const probeSchema = z.strictObject({
   path: z.string().regex(/^\//, 'expected a path starting with /'),
-  everyMs: z.int().min(100).default(1_000),
-  timeoutMs: z.int().min(10).default(2_000),
+  everyMs: timerMs(100).default(1_000),
+  timeoutMs: timerMs(10).default(2_000),
   /** Consecutive failures after which the upstream is down. */
   failuresToDown: z.int().min(1).default(3),
 });
@@ -236,9 +237,9 @@ export const upstreamControlSchema = z
 
 export const controlSchema = z.strictObject({
   /** How often every controller reads its signals and runs its state machine. */
-  tickMs: z.int().min(100).default(1_000),
+  tickMs: timerMs(100).default(1_000),
   /** Sampling resolution of the proxy's own event-loop delay. */
-  eventLoopResolutionMs: z.int().min(1).default(20),
+  eventLoopResolutionMs: timerMs(1).default(20),
   /** Per upstream, by the name it has in `upstreams`. */
   upstreams: z.record(z.string(), upstreamControlSchema).default({}),
 });

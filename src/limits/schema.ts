@@ -3,6 +3,7 @@
  * caps, websocket upgrade limits and per-tenant overrides. Rates are written `20/s`, `3/min`, `100/h`.
  */
 import { z } from 'zod';
+import { timerMs } from '../config/timerMs.js';
 import { rateSchema } from './rate.js';
 
 const failureMode = z.enum(['local', 'open', 'closed']);
@@ -63,7 +64,7 @@ export const limitsSchema = z.strictObject({
   wait: z
     .strictObject({
       maxWaiting: z.int().min(0).default(1_000),
-      timeoutMs: z.int().min(0).default(5_000),
+      timeoutMs: timerMs(0).default(5_000),
     })
     .prefault({}),
   /** Send `RateLimit`/`RateLimit-Policy` on admitted responses too, not only on 429s. */

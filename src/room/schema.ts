@@ -2,6 +2,7 @@
  * The `room` section: when people wait, how they are let in, and what they see.
  */
 import { z } from 'zod';
+import { timerMs } from '../config/timerMs.js';
 
 const ms = z.int().min(1);
 
@@ -23,8 +24,8 @@ export const roomSchema = z.strictObject({
   /** How long an API request or websocket upgrade is held in memory before it gets 503 with its ticket. */
   hold: z
     .strictObject({
-      apiMs: z.int().min(0).default(8_000),
-      websocketMs: z.int().min(0).default(5_000),
+      apiMs: timerMs(0).default(8_000),
+      websocketMs: timerMs(0).default(5_000),
     })
     .prefault({}),
   /** Lifetime of an admission session cookie; renewed on activity. */
