@@ -23,8 +23,33 @@ export type LoadResult = { ok: true; config: Readonly<Config> } | { ok: false; e
 
 export function formatConfigError(e: ConfigError): string {
   const where = e.path === '' ? '(top level)' : e.path;
-  const got = e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`;
+  const got = e.value === undefined ? '' : ` (got ${shown(e.value)})`;
   return `${where}: ${e.message}${got}`;
+}
+
+/** Longest rendering of a bad value in an error line. */
+const SHOWN_CHARS = 120;
+
+/**
+ * A bad value as JSON, cut short: a megabyte string must not become a megabyte error line, and a value
+ * that refers to itself (a YAML alias inside its own anchor) must not throw.
+ */
+function shown(value: unknown): string {
+  const seen = new WeakSet<object>();
+  let text: string;
+  try {
+    text =
+      JSON.stringify(value, (_key, v: unknown) => {
+        if (typeof v === 'object' && v !== null) {
+          if (seen.has(v)) return '[recursive]';
+          seen.add(v);
+        }
+        return v;
+      }) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS)}... (${text.length} characters)` : text;
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
@@ -38,19 +63,30 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 }
 
 export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // logLevel error: yaml's warnings (a collection used as a key) would go to stderr as process
+  // warnings; what they are about is reported as an unknown key anyway.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      // With prettyErrors the first line ends "at line L, column C:" and a code excerpt follows; keep the
-      // position, drop the colon that introduced the excerpt.
-      errors: doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })),
-    };
+    // With prettyErrors the first line ends "at line L, column C:" and a code excerpt follows; keep the
+    // position, drop the colon that introduced the excerpt.
+    const errors: ConfigError[] = doc.errors.slice(0, MAX_YAML_ERRORS).map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` }));
+    // One unbalanced bracket makes the parser report every token after it; the first ones say where.
+    const more = doc.errors.length - MAX_YAML_ERRORS;
+    if (more > 0) errors.push({ path: '', message: `YAML syntax: ${more} more error(s) after these, most likely caused by them` });
+    return { ok: false, errors };
   }
   const errors: ConfigError[] = [];
   substitute(doc.contents, [], env, errors);
   if (errors.length > 0) return { ok: false, errors };
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // A few aliases are fine; an alias bomb (billion laughs) is refused before it expands. 100 is the
+    // yaml default, set here so that a change of default cannot reopen it.
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    // yaml throws (a ReferenceError) for too many alias expansions and for an alias it cannot resolve.
+    return { ok: false, errors: [{ path: '', message: `YAML aliases: ${(err as Error).message}` }] };
+  }
   return validateConfig(raw);
 }
 
@@ -122,6 +158,8 @@ function crossChecks(config: Config): ConfigError[] {
 }
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const MAX_ALIAS_COUNT = 100;
+const MAX_YAML_ERRORS = 5;
 
 /**
  * Replaces `${VAR}` in string scalars. A scalar that is exactly one reference takes the variable's value
@@ -177,6 +215,7 @@ function toConfigErrors(issue: z.core.$ZodIssue): ConfigError[] {
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
+        if (key === '<<') return { path: path === '' ? key : `${path}.${key}`, message: 'YAML merge keys ("<<") are not supported; write the keys out, or use an alias (*name) for the whole value' };
         const known = knownKeys(issue.path);
         const hint = suggest(key, known);
         return {

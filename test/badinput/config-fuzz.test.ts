@@ -1,15 +1,120 @@
 /**
- * Config files that load but could not run, and limits the schema did not have: each is an error
- * naming its key when the config is loaded (and so in `anteroom check`), instead of a failure at start.
+ * Fuzzed config files. Seeded mutations (configFuzz.ts) of the shipped config/anteroom.yaml and of a
+ * richer sample (fixtures/rich.yaml) each either load or are refused with errors that each name a key
+ * path or the top level: never an exception, never a hang (each seed runs in a worker thread that is
+ * stopped if a case makes no progress). A sample also goes through `anteroom check` as a child process.
+ * Then one test per problem the fuzzing found, named after it.
+ *
+ * ANTEROOM_FUZZ_SEED=<n> runs other seeds than the fixed ones (the default run is reproducible).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatConfigError, validateConfig, type LoadResult } from '../../src/config/load.js';
+import { formatConfigError, loadConfigFile, parseConfigText, validateConfig, type LoadResult } from '../../src/config/load.js';
+import { completion, spawnCli } from '../cli/cli.js';
+import { mutants } from './configFuzz.js';
+
+const WORKER = fileURLToPath(new URL('../../dist/test/badinput/configFuzzWorker.js', import.meta.url));
+const SEEDS = {
+  'config/anteroom.yaml': fileURLToPath(new URL('../../config/anteroom.yaml', import.meta.url)),
+  'fixtures/rich.yaml': fileURLToPath(new URL('./fixtures/rich.yaml', import.meta.url)),
+};
+const SEED = Number(process.env['ANTEROOM_FUZZ_SEED'] ?? 20_260_601);
+const COUNT = 120;
+/** A case that makes no progress for this long is a hang (a generous bound, not a speed requirement). */
+const STALL_MS = 20_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'anteroom-fuzz-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface FuzzReport {
+  loaded: number;
+  refused: number;
+  failures: { name: string; problem: string }[];
+}
+
+function fuzz(seedFile: string, seed: number, count: number): Promise<FuzzReport> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: { seedFile, seed, count } });
+    let current = '(starting)';
+    let timer: NodeJS.Timeout;
+    const watchdog = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        void worker.terminate();
+        reject(new Error(`config fuzz seed ${seed}: no progress for ${STALL_MS} ms in case ${current} (a hang)`));
+      }, STALL_MS);
+    };
+    watchdog();
+    worker.on('message', (m: { at?: number; name?: string; done?: boolean } & FuzzReport) => {
+      if (m.done) {
+        clearTimeout(timer);
+        resolve(m);
+        return;
+      }
+      current = m.name!;
+      watchdog();
+    });
+    worker.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+describe('fuzzed config files', () => {
+  it.each(Object.entries(SEEDS))(`${COUNT} mutants of %s (seed ${SEED}) each load or are refused with errors naming a key path, never an exception or a hang`, { timeout: 120_000 }, async (_name, file) => {
+    const report = await fuzz(file, SEED, COUNT);
+    expect(report.failures).toEqual([]);
+    // Both outcomes occur, or the mutations would not be testing much.
+    expect(report.refused).toBeGreaterThan(COUNT / 4);
+    expect(report.loaded).toBeGreaterThan(0);
+  });
+
+  it('`anteroom check` on one mutant of each hard kind exits 0 or 1 with one line per error, never a stack trace or a warning', { timeout: 120_000 }, async () => {
+    const kinds = ['alias bomb', 'recursive alias', 'invalid UTF-8', 'deep flow nesting', 'long string', 'env edge', 'wrong type'];
+    const all = mutants(await readSeed(SEEDS['fixtures/rich.yaml']), SEED + 1, 300);
+    const sample = kinds.map((kind) => all.find((m) => m.name.replace(/^#\d+ /, '').startsWith(kind))).filter((m) => m !== undefined);
+    expect(sample.length).toBeGreaterThanOrEqual(kinds.length - 1);
+    const files = sample.map((m, i) => {
+      const file = join(dir, `check-${i}.yaml`);
+      writeFileSync(file, m.bytes);
+      return { file, name: m.name };
+    });
+    const results = await Promise.all(
+      files.map(async ({ file, name }) => {
+        const child = spawnCli(['check', '--config', file]);
+        const timer = setTimeout(() => child.kill('SIGKILL'), STALL_MS);
+        const r = await completion(child);
+        clearTimeout(timer);
+        return { name, file, ...r };
+      }),
+    );
+    for (const r of results) {
+      expect(r.signal, `${r.name}: killed (a hang)`).toBeNull();
+      expect([0, 1], r.name).toContain(r.code);
+      expect(r.stderr, r.name).not.toMatch(/Warning|\n\s+at |Error:/);
+      if (r.code === 1) {
+        const [first, ...lines] = r.stderr.trimEnd().split('\n');
+        expect(first, r.name).toBe(`${r.file}: ${lines.length} error(s)`);
+        for (const line of lines) expect(line, r.name).toMatch(/^ {2}(\(top level\)|[^\s:][^:]*): ./);
+      } else {
+        expect(r.stdout, r.name).toMatch(/: ok\n/);
+      }
+    }
+    expect(results.some((r) => r.code === 1)).toBe(true);
+  });
+});
+
+async function readSeed(file: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return readFile(file, 'utf8');
+}
+
+const UPSTREAM = 'upstreams:\n  app:\n    url: http://127.0.0.1:3000\n';
 
 function errorsOf(result: LoadResult): string[] {
   expect(result.ok).toBe(false);
@@ -17,6 +122,30 @@ function errorsOf(result: LoadResult): string[] {
 }
 
 describe('what the fuzzing found', () => {
+  it('a YAML alias bomb (billion laughs) is refused at the top level at once, not thrown as a ReferenceError', () => {
+    const names = 'abcdefghi';
+    let bomb = 'lol:\n  a: &a ["x","x","x","x","x","x","x","x","x","x"]\n';
+    for (let i = 1; i < names.length; i++) bomb += `  ${names[i]}: &${names[i]} [${Array(10).fill(`*${names[i - 1]}`).join(',')}]\n`;
+    const errors = errorsOf(parseConfigText(UPSTREAM + bomb, {}));
+    expect(errors).toEqual(['(top level): YAML aliases: Excessive alias count indicates a resource exhaustion attack']);
+  });
+
+  it('a handful of aliases still works', () => {
+    const result = parseConfigText(`${UPSTREAM}limits:\n  tenants:\n    acme: &big { rate: 100/s, concurrency: 5 }\n    globex: *big\n`, {});
+    expect(result.ok && result.config.limits.tenants['globex']).toMatchObject({ concurrency: 5 });
+  });
+
+  it('a value that contains itself through an alias is reported; printing the error used to throw (circular JSON)', () => {
+    const errors = errorsOf(parseConfigText(`${UPSTREAM}routes: &r [{ path: /a, headers: *r }]\n`, {}));
+    expect(errors).toHaveLength(1);
+    expect(errors).toEqual(['routes.0.headers: expected record (got [{"path":"/a","headers":"[recursive]"}])']);
+  });
+
+  it('a very long bad value is shown cut short in its error line', () => {
+    const errors = errorsOf(parseConfigText(`${UPSTREAM}listen:\n  port: "${'9'.repeat(100_000)}"\n`, {}));
+    expect(errors).toEqual([`listen.port: expected number (got "${'9'.repeat(119)}... (100002 characters))`]);
+  });
+
   it('listen.headersTimeoutMs longer than listen.requestTimeoutMs is an error at its key; `anteroom start` stopped with a stack trace', () => {
     const errors = errorsOf(validateConfig({ upstreams: { app: { url: 'http://a' } }, listen: { headersTimeoutMs: 10_000, requestTimeoutMs: 5_000 } }));
     expect(errors).toEqual(['listen.headersTimeoutMs: must not be longer than listen.requestTimeoutMs (5000): the headers are part of the request (got 10000)']);
@@ -52,5 +181,17 @@ describe('what the fuzzing found', () => {
         'shutdown.graceMs: expected at most 2147483647 (got 1000000000000000)',
       ].sort(),
     );
+  });
+
+  it('a YAML syntax error is reported where it starts, with a count of what follows, not as hundreds of lines', () => {
+    const errors = errorsOf(parseConfigText(`${UPSTREAM}identity:\n  tenant:\n    - { pathPrefix: /t/{tenant}/ }\n  client: [{ ip: true }]\nlog: { level: info }\n`, {}));
+    expect(errors.length).toBeLessThanOrEqual(6);
+    expect(errors[0]).toMatch(/^\(top level\): YAML syntax: .* at line 6, column \d+$/);
+    expect(errors.at(-1)).toMatch(/^\(top level\): YAML syntax: \d+ more error\(s\) after these, most likely caused by them$/);
+  });
+
+  it('a YAML merge key gets an error that says merge keys are not supported', () => {
+    const errors = errorsOf(parseConfigText(`upstreams:\n  app: &app { url: "http://a" }\n  b:\n    <<: *app\n    url: http://b\n`, {}));
+    expect(errors).toEqual(['upstreams.b.<<: YAML merge keys ("<<") are not supported; write the keys out, or use an alias (*name) for the whole value']);
   });
 });
