@@ -53,13 +53,38 @@ function shown(value: unknown): string {
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     return { ok: false, errors: [{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }] };
   }
+  // Decoded leniently, a stray byte became U+FFFD without a word, inside a secret or a URL.
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return { ok: false, errors: [{ path: '', message: `${file} is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bytes)})` }] };
+  }
   return parseConfigText(text, env);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  // Grows the valid prefix one byte at a time from the last known good point; files are small.
+  let good = 0;
+  for (let end = 1; end <= bytes.length; end++) {
+    try {
+      UTF8.decode(bytes.subarray(good, end));
+      good = end;
+    } catch {
+      // An incomplete sequence may still complete within 3 more bytes.
+      if (end - good >= 4) return good;
+    }
+  }
+  return good;
 }
 
 export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
@@ -181,6 +206,17 @@ function substitute(node: YamlNode | null | undefined, path: (string | number)[]
   }
   if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
   const source = node.value;
+  // A "${" that starts no complete reference (a missing "}", a name that is not one, a reference inside
+  // a default) stayed in the value as text: `secret: ${ANTEROOM_SECRET` became a secret anyone can read.
+  const leftover = source.replace(VAR, (_m, _name: string, fallback: string | undefined) => (fallback?.includes('${') ? '${' : ''));
+  if (leftover.includes('${')) {
+    errors.push({
+      path: path.join('.'),
+      value: source,
+      message: 'has a "${" that is not a complete reference; write ${NAME} or ${NAME:-default} (NAME of letters, digits and _, no reference inside a default)',
+    });
+    return;
+  }
   const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(source);
   const lookup = (name: string, fallback: string | undefined): string | undefined => {
     const v = env[name];

@@ -146,6 +146,22 @@ describe('what the fuzzing found', () => {
     expect(errors).toEqual([`listen.port: expected number (got "${'9'.repeat(119)}... (100002 characters))`]);
   });
 
+  it('a file that is not valid UTF-8 is refused with the offset of the first bad byte, not read with U+FFFD in its place', () => {
+    const file = join(dir, 'latin1.yaml');
+    writeFileSync(file, Buffer.concat([Buffer.from(`${UPSTREAM}secret: "caf`), Buffer.from([0xe9]), Buffer.from('-0123456789abcdef0123456789"\n')]));
+    const errors = errorsOf(loadConfigFile(file, {}));
+    expect(errors).toEqual([`(top level): ${file} is not valid UTF-8 (first bad byte at offset ${UPSTREAM.length + 12})`]);
+  });
+
+  it('a "${" that is not a complete reference is an error at its key; it was kept as text (a secret anyone could read)', () => {
+    for (const value of ['${ANTEROOM_SECRET', '${}', '${A:-${B}}', '${1X}', 'pre-${']) {
+      const errors = errorsOf(parseConfigText(`${UPSTREAM}secret: "${value}"\n`, { ANTEROOM_SECRET: 'x' }));
+      expect(errors, value).toEqual([`secret: has a "\${" that is not a complete reference; write \${NAME} or \${NAME:-default} (NAME of letters, digits and _, no reference inside a default) (got ${JSON.stringify(value)})`]);
+    }
+    const ok = parseConfigText(`${UPSTREAM}secret: "$\${A:-x}-\${B:-y}"\n`, {});
+    expect(ok.ok && ok.config.secret).toBe('$x-y');
+  });
+
   it('listen.headersTimeoutMs longer than listen.requestTimeoutMs is an error at its key; `anteroom start` stopped with a stack trace', () => {
     const errors = errorsOf(validateConfig({ upstreams: { app: { url: 'http://a' } }, listen: { headersTimeoutMs: 10_000, requestTimeoutMs: 5_000 } }));
     expect(errors).toEqual(['listen.headersTimeoutMs: must not be longer than listen.requestTimeoutMs (5000): the headers are part of the request (got 10000)']);
