@@ -36,19 +36,26 @@ function problem(body: Buffer): Record<string, unknown> {
 }
 
 describe('a body slower than listen.requestTimeoutMs', () => {
-  it('gets 408 ANT_REQUEST_TIMEOUT and a closed connection, and the upstream request is aborted', async () => {
+  it('a trickling body and a chunked body whose last chunk never comes both get 408 ANT_REQUEST_TIMEOUT and a closed connection, and their upstream requests are aborted', async () => {
     await underAttack(a, async () => {
-      const client = await RawClient.connect(a.target.port);
-      client.write('POST /raw/slow-body HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000\r\n\r\n');
-      trickle(client, Array.from({ length: 1000 }, () => 'x'), 100);
-      const res = await client.readResponse();
-      expect(res.status).toBe(408);
-      expect(res.header('content-type')).toBe('application/problem+json');
-      expect(problem(res.body)).toMatchObject({ status: 408, code: 'ANT_REQUEST_TIMEOUT', detail: 'The request was not received in time.' });
-      await client.closed;
-      const seen = a.raw.requests.find((r) => r.target === '/raw/slow-body');
-      expect(seen?.complete).toBe(false);
-      await until(() => seen!.socketClosed, 'the upstream request aborted');
+      const trickling = await RawClient.connect(a.target.port);
+      trickling.write('POST /raw/slow-body HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 1000\r\n\r\n');
+      trickle(trickling, Array.from({ length: 1000 }, () => 'x'), 100);
+      const unfinished = await RawClient.connect(a.target.port);
+      unfinished.write('POST /raw/no-last-chunk HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+      for (const [client, target] of [
+        [trickling, '/raw/slow-body'],
+        [unfinished, '/raw/no-last-chunk'],
+      ] as const) {
+        const res = await client.readResponse();
+        expect(res.status, target).toBe(408);
+        expect(res.header('content-type')).toBe('application/problem+json');
+        expect(problem(res.body)).toMatchObject({ status: 408, code: 'ANT_REQUEST_TIMEOUT', detail: 'The request was not received in time.' });
+        await client.closed;
+        const seen = a.raw.requests.find((r) => r.target === target);
+        expect(seen?.complete, target).toBe(false);
+        await until(() => seen!.socketClosed, `the upstream request for ${target} aborted`);
+      }
     });
   });
 
