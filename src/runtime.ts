@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
+import { RequestStats } from './admin/requestStats.js';
 import type { Config } from './config/schema.js';
 import { IdentityResolver } from './identity/identityResolver.js';
 import { Room } from './room/room.js';
@@ -32,6 +33,8 @@ export class Runtime {
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
   /** The waiting room; survives reloads with everyone's place. */
   readonly room: Room;
+  /** What the request path records for the metrics (admin/metrics.ts reads it when scraped). */
+  readonly stats: RequestStats;
   /** Signs tickets and sessions: the configured secret, or one generated for this process. */
   readonly secret: string;
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
@@ -43,6 +46,7 @@ export class Runtime {
     this.log = log;
     this.instanceId = randomBytes(6).toString('base64url');
     this.limits = { plan: new LimitPlan(config.limits), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
+    this.stats = new RequestStats({ tenants: config.metrics.tenants });
     this.secret = config.secret;
     if (this.secret === '') {
       this.secret = randomBytes(32).toString('base64url');

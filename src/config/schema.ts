@@ -4,6 +4,7 @@
  * (incident 003: a misconfigured queue let most traffic bypass it).
  */
 import { z } from 'zod';
+import { metricsSchema } from '../admin/metricsSchema.js';
 import { controlSchema } from '../control/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
@@ -110,6 +111,8 @@ export const configSchema = z.strictObject({
   /** Automatic engagement: signals, thresholds, adaptive limit and slow start, per upstream. */
   control: controlSchema.prefault({}),
   log: logSchema.prefault({}),
+  /** What the Prometheus metrics contain. */
+  metrics: metricsSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });
 

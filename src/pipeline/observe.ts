@@ -1,6 +1,7 @@
 /**
  * observe: runs once when the exchange is over (response finished, client gone, or websocket closed)
- * and records what happened: one JSON log line per request with the decision and the upstream latency.
+ * and records what happened: the counts and timings for the metrics, and one JSON log line per request
+ * with the decision and the upstream latency.
  */
 import { performance } from 'node:perf_hooks';
 import type { RequestContext } from './context.js';
@@ -10,6 +11,7 @@ export const observe: Phase = {
   name: 'observe',
   run(ctx: RequestContext) {
     const rt = ctx.rt;
+    rt.stats.record(ctx);
     if (rt.config.log.requests && rt.log.isLevelEnabled('info')) {
       rt.log.info(
         {
