@@ -13,6 +13,7 @@
  * 001: one account's automation took every worker); a request over a cap waits in a bounded FIFO.
  * Bypass routes take no slot; websocket upgrades take none once they are let in.
  */
+import { performance } from 'node:perf_hooks';
 import { readCookie } from '../identity/cookies.js';
 import type { Claim, ConcurrencyGate } from '../limits/concurrencyGate.js';
 import { jitteredRetryAfterSeconds } from '../limits/rateLimitHeaders.js';
@@ -74,6 +75,7 @@ function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: st
     return refuse(ctx, 'ANT_QUEUE_FULL', `The waiting room is full. Retry after ${seconds} s.`, { 'retry-after': String(seconds) });
   }
   if (r.kind === 'admitted') {
+    ctx.rt.stats.roomWaited(kind, true, r.id);
     if (kind === 'browser') addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
     if (ticket !== undefined) addCookie(ctx, clearTicketCookie(room));
     return slot(ctx);
@@ -85,6 +87,7 @@ function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: st
   return new Promise<PhaseOutcome>((resolve) => {
     room.hold(r.id, claim, holdMs, (admitted) => {
       ctx.roomHeld = null;
+      ctx.rt.stats.roomWaited(kind, admitted, r.id);
       if (admitted) {
         if (ctx.socketClosed) {
           ctx.rt.limits.gate.release(claim);
@@ -145,9 +148,12 @@ function slot(ctx: RequestContext): PhaseOutcome | Promise<PhaseOutcome> {
     return NEXT;
   }
   const { timeoutMs, maxWaiting } = rt.config.limits.wait;
+  const since = performance.now();
   return new Promise<PhaseOutcome>((resolve) => {
     ctx.waiter = gate.wait(claim, timeoutMs, maxWaiting, (admitted) => {
       ctx.waiter = null;
+      // A client that went away did not time out: its wait is left out.
+      if (admitted || !ctx.socketClosed) rt.stats.gateWaited(admitted, performance.now() - since);
       if (admitted) {
         // The client may have gone while it waited; finish() has run and will not release for it.
         if (ctx.socketClosed) {

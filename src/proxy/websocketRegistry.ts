@@ -23,6 +23,9 @@ export class WebsocketRegistry {
   private readonly perTenant = new Map<string, number>();
   /** Upgrades counted for their tenant (see reserve) whose upstream has not switched protocols yet. */
   private readonly reserved = new Map<Duplex, string>();
+  /** Websockets opened (the upstream switched protocols) and closed since start, for the metrics. */
+  opened = 0;
+  closed = 0;
 
   get size(): number {
     return this.open.size;
@@ -78,11 +81,15 @@ export class WebsocketRegistry {
       if (!ws.closing) ws.toUpstream.feed(chunk);
     });
     this.open.set(id, ws);
+    this.opened++;
     // A reservation becomes the open socket's count.
     this.unreserve(client);
     this.add(tenant, 1);
     const forget = (): void => {
-      if (this.open.delete(id)) this.add(tenant, -1);
+      if (this.open.delete(id)) {
+        this.add(tenant, -1);
+        this.closed++;
+      }
     };
     client.once('close', forget);
     upstream.once('close', forget);

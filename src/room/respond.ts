@@ -97,6 +97,7 @@ function statusReply(ctx: RequestContext, room: Room, st: RoomStatusAnswer): Pha
   const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   let body: RoomStatus;
   if (st.state === 'admitted') {
+    ctx.rt.stats.roomWaited('browser', true, st.id);
     headers['set-cookie'] = [sessionCookie(room, room.issueSession(st.tenant, ctx.clientKey)), clearTicketCookie(room)];
     body = { state: 'admitted', position: null, etaSeconds: null, pollAfterMs: 0 };
   } else if (st.state === 'waiting') {

@@ -121,6 +121,27 @@ export class Room {
     return this.queue.countsOf(tenant);
   }
 
+  /** Waiting in this instance's queue per class, for the metrics: O(tenants waiting). */
+  waitingByClass(): ReturnType<FairQueue['countsOf']> {
+    const sum = { critical: 0, normal: 0, bulk: 0 };
+    for (const t of this.queue.tenants()) {
+      sum.critical += t.critical;
+      sum.normal += t.normal;
+      sum.bulk += t.bulk;
+    }
+    return sum;
+  }
+
+  /** Admitted sessions active now, as this instance counts them. */
+  get activeSessions(): number {
+    return this.active.count();
+  }
+
+  /** Places in this instance's queue dropped as abandoned since start. */
+  get abandoned(): number {
+    return this.queue.abandoned;
+  }
+
   /** Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so. */
   engaged(): boolean {
     return this.config.mode === 'queue-all' || (this.config.mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
