@@ -76,7 +76,7 @@ export class RequestStats {
       h.observeMs(ctx.upstreamMs);
     }
     // Refused by anteroom before reaching the upstream (an upstream failure is not a refusal).
-    if (ctx.socket !== null && ctx.refusal !== null && ctx.upstreamStartedAt === 0) this.upgradesRefused[upgradeRefusal(ctx.refusal, ctx.refusalSource)]!++;
+    if (ctx.isUpgrade && ctx.refusal !== null && ctx.upstreamStartedAt === 0) this.upgradesRefused[upgradeRefusal(ctx.refusal, ctx.refusalSource)]!++;
   }
 
   /**
