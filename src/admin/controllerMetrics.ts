@@ -1,6 +1,7 @@
 /**
- * The metrics of the controllers (one per upstream, control/controller.ts): the state, the limit in
- * force, and every signal's value, thresholds, state and age. Snapshots are taken once per scrape
+ * The metrics of the controllers (one per upstream with a `control` entry, control/controller.ts): the
+ * state and every signal's value, thresholds, state and age. (The limit in force, which a controller
+ * sets, is read from the concurrency gate with the other upstream gauges: stateMetrics.ts.) Snapshots are taken once per scrape
  * (`refresh`), since a snapshot reads every signal.
  */
 import type { ControllerSnapshot } from '../control/controller.js';
@@ -20,18 +21,17 @@ export class ControllerMetrics {
   private snapshots: ControllerSnapshot[] = [];
 
   /**
-   * `controllers`: the runtime's controllers by upstream, read at every refresh (they may be replaced
-   * by a reload, or absent); `now`: ms on the controllers' clock, for the signals' ages.
+   * `controllers`: the runtime's controllers by upstream, read at every refresh (a reload adds and
+   * removes them); `now`: ms on the controllers' clock, for the signals' ages.
    */
   constructor(
-    private readonly controllers: () => ReadonlyMap<string, SnapshotSource> | undefined,
+    private readonly controllers: () => ReadonlyMap<string, SnapshotSource>,
     private readonly now: () => number,
   ) {}
 
   refresh(): void {
     this.snapshots = [];
-    const all = this.controllers();
-    if (all !== undefined) for (const c of all.values()) this.snapshots.push(c.snapshot());
+    for (const c of this.controllers().values()) this.snapshots.push(c.snapshot());
   }
 
   metrics(): ScrapeMetric[] {
@@ -49,12 +49,6 @@ export class ControllerMetrics {
         "The controller's state per upstream: open (requests go straight through), queueing (the waiting room is engaged), shedding (low-priority traffic is refused). 1 for the current state.",
         'gauge',
         (out) => upstreams((s, l) => out.states(STATES, s.state, 'state', l)),
-      ),
-      new ScrapeMetric(
-        'anteroom_upstream_limit',
-        'The in-flight limit the controller keeps in force at the upstream (static, adaptive or ramping up); absent when there is none.',
-        'gauge',
-        (out) => upstreams((s, l) => out.add(s.limit, l)),
       ),
       new ScrapeMetric(
         'anteroom_upstream_signal_value',

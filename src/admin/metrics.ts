@@ -8,7 +8,7 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Runtime } from '../runtime.js';
-import { ControllerMetrics, type SnapshotSource } from './controllerMetrics.js';
+import { ControllerMetrics } from './controllerMetrics.js';
 import { requestMetrics } from './requestMetrics.js';
 import { stateMetrics } from './stateMetrics.js';
 
@@ -22,9 +22,6 @@ export interface MetricsOptions {
   now?: () => number;
 }
 
-/** The runtime's controllers, once it has them (`rt.controllers`); read defensively until then. */
-type WithControllers = { controllers?: ReadonlyMap<string, SnapshotSource> };
-
 export class Metrics {
   /** `Content-Type` of what `render` returns: the Prometheus text format, version 0.0.4. */
   readonly contentType: string;
@@ -36,7 +33,7 @@ export class Metrics {
   constructor(rt: Runtime, options: MetricsOptions = {}) {
     this.rt = rt;
     this.contentType = this.registry.contentType;
-    this.controllers = new ControllerMetrics(() => (rt as Runtime & WithControllers).controllers, options.now ?? Date.now);
+    this.controllers = new ControllerMetrics(() => rt.controllers, options.now ?? Date.now);
     for (const m of [...requestMetrics(rt.stats), ...stateMetrics(rt), ...this.controllers.metrics()]) m.register(this.registry);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

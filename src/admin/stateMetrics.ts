@@ -77,8 +77,16 @@ export function stateMetrics(rt: Runtime): ScrapeMetric[] {
       },
     ),
     new ScrapeMetric(
+      'anteroom_upstream_limit',
+      "The in-flight limit in force at the upstream: room.concurrency or the upstream's concurrency, lowered by its controller (adaptive limit, slow-start ramp); absent when there is none.",
+      'gauge',
+      (out) => {
+        for (const upstream of rt.upstreams.keys()) out.add(rt.limits.gate.upstreamLimit(upstream), { upstream });
+      },
+    ),
+    new ScrapeMetric(
       'anteroom_upstream_slots_in_use',
-      'Concurrency slots held at the upstream (requests admitted under upstreams.NAME.concurrency or room.concurrency and not finished).',
+      'Concurrency slots held at the upstream: requests admitted under its limit in force and not finished.',
       'gauge',
       (out) => {
         for (const upstream of rt.upstreams.keys()) out.add(rt.limits.gate.inFlight(upstream), { upstream });

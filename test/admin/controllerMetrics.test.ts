@@ -1,7 +1,7 @@
 /**
  * The controllers' metrics: state, limit in force, and each signal's value, thresholds, state and age,
- * read from a real Controller (signal sources set by hand, fake clock) attached to a real Runtime as
- * `rt.controllers`, and from a runtime that has no controllers.
+ * read from a real Controller (signal sources set by hand, fake clock) among a real Runtime's
+ * controllers, and from a runtime that has none.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/admin/metrics.js';
@@ -62,7 +62,8 @@ describe('controller metrics', () => {
     cleanup.push(() => controller.close());
     controller.start();
     const rt = runtime();
-    Object.assign(rt, { controllers: new Map([['app', controller]]) });
+    rt.control.controllers.set('app', controller);
+    rt.applyLimits(); // what every control tick does: the limit in force goes to the gate
     const metrics = new Metrics(rt, { processMetrics: false, now: clock.now });
 
     let e = await scrape(metrics);
@@ -70,6 +71,7 @@ describe('controller metrics', () => {
     expect(e.value('anteroom_upstream_state', { upstream: 'app', state: 'queueing' })).toBe(0);
     expect(e.value('anteroom_upstream_state', { upstream: 'app', state: 'shedding' })).toBe(0);
     expect(e.value('anteroom_upstream_limit', { upstream: 'app' })).toBe(50);
+    expect(e.value('anteroom_upstream_limit', { upstream: 'search' })).toBeUndefined(); // no limit at all
     // No traffic yet and no database reading: unknown, with thresholds but no value and no age.
     const latency = { upstream: 'app', signal: 'latencyP95' };
     const pool = { upstream: 'app', signal: 'db.postgres' };
@@ -110,9 +112,9 @@ describe('controller metrics', () => {
     expect(e.value('anteroom_upstream_state', { upstream: 'app', state: 'queueing' })).toBe(1);
   });
 
-  it('export nothing for upstreams while the runtime has no controllers, and still render', async () => {
+  it('export nothing for upstreams without a controller, and still render', async () => {
     const rt = runtime();
-    expect((rt as { controllers?: unknown }).controllers).toBeUndefined();
+    expect(rt.controllers.size).toBe(0);
     const e = await scrape(new Metrics(rt, { processMetrics: false }));
     expect(e.family('anteroom_upstream_state').samples).toEqual([]);
     expect(e.family('anteroom_upstream_signal_value').samples).toEqual([]);

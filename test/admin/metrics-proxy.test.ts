@@ -100,6 +100,7 @@ describe('metrics of a running proxy', () => {
     expect(e.value('anteroom_room_waiting_class', { class: 'critical' })).toBe(0);
     expect(e.value('anteroom_room_engaged')).toBe(1);
     expect(e.value('anteroom_room_limit')).toBe(1);
+    expect(e.value('anteroom_upstream_limit', { upstream: 'app' })).toBe(1);
     expect(e.value('anteroom_upstream_slots_in_use', { upstream: 'app' })).toBe(1);
     expect(e.value('anteroom_upstream_in_flight', { upstream: 'app' })).toBe(1);
 
