@@ -44,7 +44,12 @@ export function stateMetrics(rt: Runtime): ScrapeMetric[] {
         out.add(rest, { tenant: OTHER_TENANT });
       },
     ),
-    new ScrapeMetric('anteroom_room_engaged', '1 while the waiting room makes newcomers wait (someone waits, or room.mode queue-all), else 0.', 'gauge', (out) => out.add(room.engaged() ? 1 : 0)),
+    new ScrapeMetric(
+      'anteroom_room_engaged',
+      '1 while the waiting room makes newcomers wait because someone waits or room.mode is queue-all, else 0 (a controller in queueing or shedding does too: anteroom_upstream_state).',
+      'gauge',
+      (out) => out.add(room.engaged() ? 1 : 0),
+    ),
     new ScrapeMetric('anteroom_room_limit', 'Requests in flight at the upstream the room admits against; absent when there is no limit.', 'gauge', (out) => out.add(room.limit)),
     new ScrapeMetric('anteroom_room_active_sessions', 'Admitted browser sessions active now (seen within room.sessionTtlS), as this instance counts them.', 'gauge', (out) => out.add(room.activeSessions)),
     new ScrapeMetric('anteroom_room_admitted_total', 'Places let in from the waiting room by this instance.', 'counter', (out) => out.add(room.admitted)),

@@ -11,8 +11,7 @@
  * of the traffic is always among the candidates, however many distinct tenants pass by, and memory is
  * exactly `capacity` entries: chosen over a sampling sketch because it is deterministic and exact for
  * the heavy hitters, and over a count-min sketch because it also names them. The counts decay (halved
- * every `halfLifeMs`) so that yesterday's busiest tenant makes way for today's, and an idle named
- * tenant is eventually dropped.
+ * every `halfLifeMs`) so that yesterday's busiest tenant makes way for today's.
  *
  * The candidates learn from a sample of the requests (one in `sampleEvery`, by a counter), not from
  * every one: with many tenants of similar traffic, Space-Saving replaces a candidate on nearly every
@@ -64,8 +63,6 @@ export interface TopTenantsOptions {
 
 /** A challenger takes a name from a named tenant only with this many times its count. */
 const SWAP_FACTOR = 1.5;
-/** A named tenant whose decayed count fell below this has been idle for a long time. */
-const IDLE_WEIGHT = 0.5;
 
 export class TopTenants {
   /** Counts of every request not counted under a named tenant. Only ever grows. */
@@ -140,18 +137,18 @@ export class TopTenants {
   }
 
   /**
-   * Decays the counts and revises who is named: idle named tenants and any beyond `limit` lose their
-   * name, free names go to the candidates with the most requests for certain (count minus error), and
-   * a candidate takes the name of the least busy named tenant when it has SWAP_FACTOR times its count.
+   * Decays the counts and revises who is named: named tenants beyond `limit` lose their name, free
+   * names go to the candidates with the most requests for certain (count minus error), and a candidate
+   * takes the name of the least busy named tenant when it has SWAP_FACTOR times its count. An idle
+   * tenant keeps its name until someone needs it (no series churn while names are to spare); its
+   * decayed count makes it the first to go.
    */
   rebalance(limit = this.limit): void {
     this.decay();
     this.limit = limit;
     this.capacity = this.capacityFor(limit);
-    const named = [...this.entries.values()].filter((e) => e.counts !== null).sort((a, b) => a.weight - b.weight);
+    let keep = [...this.entries.values()].filter((e) => e.counts !== null).sort((a, b) => a.weight - b.weight);
     const demote: Entry[] = [];
-    let keep = named.filter((e) => e.weight >= IDLE_WEIGHT);
-    for (const e of named) if (e.weight < IDLE_WEIGHT) demote.push(e);
     if (keep.length > limit) {
       demote.push(...keep.slice(0, keep.length - limit));
       keep = keep.slice(keep.length - limit);
@@ -241,7 +238,11 @@ export class TopTenants {
     this.removeAt(0);
   }
 
-  /** Halves every count per half-life passed. Scaling every weight alike keeps the heap in order. */
+  /**
+   * Halves every count per half-life passed since the last rebalance (so requests between two scrapes
+   * age as if they came at the first: close enough with a scrape interval far below the half-life).
+   * Scaling every weight alike keeps the heap in order.
+   */
   private decay(): void {
     const now = this.now();
     const f = 2 ** (-(now - this.decayedAt) / this.halfLifeMs);

@@ -92,27 +92,41 @@ describe('TopTenants', () => {
     expect(total(t)).toBe(sent - busy.length);
   });
 
-  it('takes the name of an idle tenant back once its count has decayed; its later requests count as other', () => {
+  it('lets an idle tenant keep its name while nobody needs it, and gives it to a newcomer once its count has decayed', () => {
     const clock = new FakeClock();
     const t = new TopTenants({ limit: 1, width: 1, now: clock.now, halfLifeMs: 60_000, sampleEvery: 1 });
     for (let i = 0; i < 10; i++) t.count('acme', 0);
+    clock.advance(60 * 60_000); // an hour of silence: its count is next to nothing
     t.rebalance();
-    expect(t.named()).toEqual(['acme']);
-    clock.advance(4 * 60_000); // 10 halves four times: 0.625, still active
+    expect(t.named()).toEqual(['acme']); // no one else wants the name
+    t.count('globex', 0); // names are taken: counted as other, and a candidate
     t.rebalance();
-    expect(t.named()).toEqual(['acme']);
-    clock.advance(60_000); // 0.3125: idle
-    t.rebalance();
-    expect(t.named()).toEqual([]);
-    t.count('globex', 0); // the free name goes to the next newcomer
     expect(t.named()).toEqual(['globex']);
+    t.count('globex', 0);
     t.count('acme', 0);
     expect(labels(t)).toEqual(
       new Map([
         ['globex', [1]],
-        [OTHER_TENANT, [1]],
+        [OTHER_TENANT, [2]],
       ]),
     );
+  });
+
+  it('keeps a busy tenant named against a newcomer until its count has decayed below two thirds of the newcomer\'s', () => {
+    const clock = new FakeClock();
+    const t = new TopTenants({ limit: 1, width: 1, now: clock.now, halfLifeMs: 60_000, sampleEvery: 1 });
+    for (let i = 0; i < 8; i++) t.count('acme', 0);
+    t.count('globex', 0);
+    t.rebalance();
+    clock.advance(2 * 60_000);
+    t.rebalance(); // two half-lives: acme 8 -> 2, globex 1 -> 0.25
+    expect(t.named()).toEqual(['acme']);
+    for (let i = 0; i < 2; i++) t.count('globex', 0); // globex 2.25: not 1.5 x 2
+    t.rebalance();
+    expect(t.named()).toEqual(['acme']);
+    t.count('globex', 0); // 3.25 > 3
+    t.rebalance();
+    expect(t.named()).toEqual(['globex']);
   });
 
   it('gives a name to a challenger only with 1.5 times the count of the least busy named tenant', () => {
