@@ -7,7 +7,7 @@ import { BlockList, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { IdentityResolver } from './identity/identityResolver.js';
-import { Room } from './room/room.js';
+import { loadWaitingPageTemplate, Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
 import { RouteTable } from './routes/routeTable.js';
 import { ConcurrencyGate } from './limits/concurrencyGate.js';
@@ -15,6 +15,7 @@ import { LimitPlan } from './limits/limitPlan.js';
 import { createStore } from './limits/createStore.js';
 import type { Store } from './limits/store.js';
 import { Upstream } from './proxy/upstream.js';
+import { instrumentWebsocketProxy } from './proxy/websocketForwarder.js';
 import { WebsocketRegistry } from './proxy/websocketRegistry.js';
 
 export class Runtime {
@@ -69,30 +70,26 @@ export class Runtime {
   }
 
   /**
-   * Builds what derives from the config. Everything that can fail (JWT key files) is built before
-   * anything is swapped, so a failure leaves the runtime as it was. Upstreams whose settings did not
-   * change keep their pools.
+   * Builds what derives from the config. Everything that can fail (JWT key files, the waiting page
+   * template, upstream pools) is built before anything is swapped, so a failure leaves the runtime as
+   * it was. Upstreams whose settings did not change keep their pools.
    */
   applyConfig(config: Readonly<Config>): void {
     const identity = new IdentityResolver(config.identity, { hashSecret: config.secret });
     const routes = new RouteTable(config.routes);
     const plan = new LimitPlan(config.limits);
+    const trusted = trustedProxyList(config.identity.trustedProxies);
+    const template = loadWaitingPageTemplate(config.room);
+    const fresh = this.freshUpstreams(config);
     this.config = config;
     this.identity = identity;
     this.routes = routes;
     this.limits.plan = plan;
-    const trusted = new BlockList();
-    for (const entry of config.identity.trustedProxies) {
-      const [addr, bits] = entry.split('/');
-      const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
-      if (bits === undefined) trusted.addAddress(addr!, type);
-      else trusted.addSubnet(addr!, Number(bits), type);
-    }
     this.trustedProxies = trusted;
-    for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+    for (const [name, upstream] of fresh) {
       const existing = this.upstreams.get(name);
-      if (existing?.sameSettings(upstreamConfig)) continue;
-      this.upstreams.set(name, new Upstream(name, upstreamConfig));
+      this.upstreams.set(name, upstream);
+      // Requests in flight on the old pool finish there; upgraded websockets are no longer the agent's.
       if (existing) void existing.close();
     }
     for (const [name, upstream] of this.upstreams) {
@@ -103,9 +100,26 @@ export class Runtime {
     }
     const defaultName = config.defaultUpstream ?? Object.keys(config.upstreams)[0]!;
     this.defaultUpstream = this.upstreams.get(defaultName)!;
-    this.room.reconfigure(config.room);
+    this.room.reconfigure(config.room, template);
     this.room.upstream = defaultName;
     this.room.limit = config.room.concurrency ?? this.defaultUpstream.settings.concurrency ?? Infinity;
+  }
+
+  /** The upstreams that are new or whose settings changed, built (and instrumented) but not yet in use. */
+  private freshUpstreams(config: Readonly<Config>): Map<string, Upstream> {
+    const fresh = new Map<string, Upstream>();
+    try {
+      for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+        if (this.upstreams.get(name)?.sameSettings(upstreamConfig)) continue;
+        const upstream = new Upstream(name, upstreamConfig);
+        fresh.set(name, upstream);
+        instrumentWebsocketProxy(upstream);
+      }
+    } catch (err) {
+      for (const upstream of fresh.values()) void upstream.close();
+      throw err;
+    }
+    return fresh;
   }
 
   async close(): Promise<void> {
@@ -113,4 +127,15 @@ export class Runtime {
     await this.limits.store.close();
     await this.room.close();
   }
+}
+
+function trustedProxyList(entries: readonly string[]): BlockList {
+  const trusted = new BlockList();
+  for (const entry of entries) {
+    const [addr, bits] = entry.split('/');
+    const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) trusted.addAddress(addr!, type);
+    else trusted.addSubnet(addr!, Number(bits), type);
+  }
+  return trusted;
 }

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Anteroom } from '../app.js';
+import { ConfigWatcher } from '../config/configWatcher.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
 import { check } from './check.js';
 
@@ -65,7 +66,10 @@ async function start(file: string, dev: boolean): Promise<number> {
     );
     return 1;
   }
-  const app = new Anteroom(result.config);
+  const app = new Anteroom(result.config, { configFile: file });
+  // SIGHUP and a change of the file reload it; Anteroom.reload logs the outcome either way. The
+  // handler goes in first: SIGHUP's default action ends the process.
+  process.on('SIGHUP', () => void app.reload('SIGHUP'));
   try {
     await app.start();
   } catch (err) {
@@ -73,9 +77,13 @@ async function start(file: string, dev: boolean): Promise<number> {
     app.log.flush();
     return 1;
   }
+  const watcher = new ConfigWatcher(file, () => void app.reload('file change'), { log: app.log });
+  watcher.start();
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
+      // SIGHUP keeps its handler (reload refuses while stopping): its default would end the drain.
+      watcher.close();
       if (++signals > 1) {
         app.log.warn({ signal }, 'second signal: exiting now');
         resolve(1);
