@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * The anteroom command line:
- *   anteroom start --config FILE
- *   anteroom check --config FILE
+ *   anteroom start --config FILE [--dev]
+ *   anteroom check --config FILE [--strict]
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Anteroom } from '../app.js';
 import { ConfigWatcher } from '../config/configWatcher.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
@@ -12,8 +12,10 @@ import { check } from './check.js';
 
 const USAGE = `usage:
   anteroom start --config FILE [--dev]
-                                 run the proxy; --dev generates a secret when none is configured
-  anteroom check --config FILE   validate a config file and list what each route does; exit 1 when invalid
+      run the proxy; SIGHUP or saving the file reloads it; --dev generates a secret when none is set
+  anteroom check --config FILE [--strict]
+      validate a config file, list what each route does and warn about likely mistakes;
+      exit 1 on errors, 2 on warnings with --strict, 0 otherwise
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,9 +24,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
   }
-  let values: { config?: string; dev?: boolean };
+  let values: { config?: string; dev?: boolean; strict?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, dev: { type: 'boolean' } }, strict: true }));
+    const flag = command === 'start' ? 'dev' : command === 'check' ? 'strict' : undefined;
+    const options: ParseArgsConfig['options'] = { config: { type: 'string', short: 'c' } };
+    if (flag !== undefined) options[flag] = { type: 'boolean' };
+    ({ values } = parseArgs({ args: rest, options, strict: true }) as { values: typeof values });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
     return 1;
@@ -35,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'check':
-      return runCheck(values.config);
+      return runCheck(values.config, values.strict === true);
     case 'start':
       return start(values.config, values.dev === true);
     default:
@@ -44,8 +49,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function runCheck(file: string): number {
-  const out = check(file);
+function runCheck(file: string, strict: boolean): number {
+  const out = check(file, { strict });
   process.stdout.write(out.stdout);
   process.stderr.write(out.stderr);
   return out.code;
