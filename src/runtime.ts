@@ -3,9 +3,10 @@
  * own state. One Runtime per running proxy; a reload swaps `config` in place.
  */
 import { randomBytes } from 'node:crypto';
-import { BlockList, isIPv6 } from 'node:net';
+import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { trustedProxyList } from './identity/clientAddress.js';
 import { IdentityResolver } from './identity/identityResolver.js';
 import { loadWaitingPageTemplate, Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
@@ -27,7 +28,7 @@ export class Runtime {
   defaultUpstream!: Upstream;
   identity!: IdentityResolver;
   routes!: RouteTable;
-  trustedProxies = new BlockList();
+  trustedProxies!: BlockList;
   readonly websockets = new WebsocketRegistry();
   /** Token buckets and concurrency caps; the store and the gate survive reloads, the plan is rebuilt. */
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
@@ -127,15 +128,4 @@ export class Runtime {
     await this.limits.store.close();
     await this.room.close();
   }
-}
-
-function trustedProxyList(entries: readonly string[]): BlockList {
-  const trusted = new BlockList();
-  for (const entry of entries) {
-    const [addr, bits] = entry.split('/');
-    const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) trusted.addAddress(addr!, type);
-    else trusted.addSubnet(addr!, Number(bits), type);
-  }
-  return trusted;
 }

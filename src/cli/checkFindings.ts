@@ -188,10 +188,19 @@ function control(config: Readonly<Config>, warn: Report): void {
 export function roomCanHold(config: Readonly<Config>): boolean {
   const r = config.room;
   if (r.mode === 'open') return false;
+  return roomLimit(config) !== undefined || r.sessionsPerMinute !== undefined || r.maxActiveSessions !== undefined;
+}
+
+/** The in-flight limit the room admits against, and the entry it comes from; undefined when there is none. */
+export function roomLimit(config: Readonly<Config>): { text: string; source: string } | undefined {
   const name = defaultUpstreamName(config);
-  const c = config.control.upstreams[name];
-  const limit = r.concurrency ?? config.upstreams[name]?.concurrency ?? c?.limit.static ?? c?.limit.adaptive?.max;
-  return limit !== undefined || r.sessionsPerMinute !== undefined || r.maxActiveSessions !== undefined;
+  const c = config.control.upstreams[name]?.limit;
+  if (config.room.concurrency !== undefined) return { text: String(config.room.concurrency), source: 'room.concurrency' };
+  const own = config.upstreams[name]!.concurrency;
+  if (own !== undefined) return { text: String(own), source: `upstreams.${name}.concurrency` };
+  if (c?.static !== undefined) return { text: String(c.static), source: `control.upstreams.${name}.limit.static` };
+  if (c?.adaptive !== undefined) return { text: `an adaptive limit up to ${c.adaptive.max}`, source: `control.upstreams.${name}.limit.adaptive` };
+  return undefined;
 }
 
 export function defaultUpstreamName(config: Readonly<Config>): string {

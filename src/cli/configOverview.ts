@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { UpstreamControlConfig } from '../control/schema.js';
 import { LimitPlan, type BucketSet, type TenantPlan } from '../limits/limitPlan.js';
 import { RouteTable } from '../routes/routeTable.js';
-import { defaultUpstreamName, roomCanHold, tenantWithoutOverride } from './checkFindings.js';
+import { defaultUpstreamName, roomCanHold, roomLimit, tenantWithoutOverride } from './checkFindings.js';
 import { bucketText, formatTable } from './format.js';
 
 export function describeConfig(config: Readonly<Config>): string {
@@ -78,22 +78,12 @@ function roomLine(config: Readonly<Config>): string {
   const name = defaultUpstreamName(config);
   if (r.mode === 'open') return `room: mode open: nobody waits in the room (concurrency caps still hold)\n`;
   if (!roomCanHold(config)) return `room: mode ${r.mode}: never holds anyone (${name} has no in-flight limit)\n`;
-  const c = config.control.upstreams[name];
-  const limit =
-    r.concurrency !== undefined
-      ? `${r.concurrency} (room.concurrency)`
-      : config.upstreams[name]!.concurrency !== undefined
-        ? `${config.upstreams[name]!.concurrency} (upstreams.${name}.concurrency)`
-        : c?.limit.static !== undefined
-          ? `${c.limit.static} (control.upstreams.${name}.limit.static)`
-          : c?.limit.adaptive !== undefined
-            ? `adaptive up to ${c.limit.adaptive.max} (control.upstreams.${name}.limit.adaptive)`
-            : 'none';
+  const limit = roomLimit(config);
   const outflow = [
     r.sessionsPerMinute !== undefined ? `${r.sessionsPerMinute} new sessions/min` : '',
     r.maxActiveSessions !== undefined ? `${r.maxActiveSessions} active sessions` : '',
   ].filter((s) => s !== '');
-  return `room: mode ${r.mode}, lets people in while ${name} is below ${limit}${outflow.length > 0 ? ` and within ${outflow.join(', ')}` : ''}; holds API requests ${r.hold.apiMs} ms, websocket upgrades ${r.hold.websocketMs} ms\n`;
+  return `room: mode ${r.mode}, lets people in while ${name} is below ${limit === undefined ? 'no limit' : `${limit.text} (${limit.source})`}${outflow.length > 0 ? ` and within ${outflow.join(', ')}` : ''}; holds API requests ${r.hold.apiMs} ms, websocket upgrades ${r.hold.websocketMs} ms\n`;
 }
 
 function controlLine(config: Readonly<Config>): string {
@@ -102,7 +92,8 @@ function controlLine(config: Readonly<Config>): string {
   return entries.map(([name, c]) => `control: ${name} engages on ${thresholds(c, 'engage')}; sheds on ${thresholds(c, 'shed')}\n`).join('');
 }
 
-function thresholds(c: UpstreamControlConfig, stage: 'engage' | 'shed'): string {
+/** `latencyP95Ms > 800, dbConnections.postgres > 80% (for 5 s)`, or `nothing`. */
+export function thresholds(c: UpstreamControlConfig, stage: 'engage' | 'shed'): string {
   const s = c[stage];
   const parts: string[] = [];
   if (s.latencyP95Ms !== undefined) parts.push(`latencyP95Ms > ${s.latencyP95Ms}`);

@@ -3,12 +3,14 @@
  * The anteroom command line:
  *   anteroom start --config FILE [--dev]
  *   anteroom check --config FILE [--strict]
+ *   anteroom explain --config FILE METHOD URL [-H 'name: value' ...] [--ip ADDRESS]
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Anteroom } from '../app.js';
 import { ConfigWatcher } from '../config/configWatcher.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
 import { check } from './check.js';
+import { explain } from './explain.js';
 
 const USAGE = `usage:
   anteroom start --config FILE [--dev]
@@ -16,6 +18,9 @@ const USAGE = `usage:
   anteroom check --config FILE [--strict]
       validate a config file, list what each route does and warn about likely mistakes;
       exit 1 on errors, 2 on warnings with --strict, 0 otherwise
+  anteroom explain --config FILE METHOD URL [-H 'name: value' ...] [--ip ADDRESS]
+      show the tenant, client, route, limits and decision the proxy would apply to one request;
+      URL is absolute or a path with -H 'host: ...'; --ip is the client's address (default 127.0.0.1)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
   }
+  if (command === 'explain') return runExplain(rest);
   let values: { config?: string; dev?: boolean; strict?: boolean };
   try {
     const flag = command === 'start' ? 'dev' : command === 'check' ? 'strict' : undefined;
@@ -50,7 +56,36 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function runCheck(file: string, strict: boolean): number {
-  const out = check(file, { strict });
+  return print(check(file, { strict }));
+}
+
+function runExplain(args: string[]): number {
+  let parsed: { values: { config?: string; header?: string[]; ip?: string }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, header: { type: 'string', short: 'H', multiple: true }, ip: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  if (values.config === undefined) {
+    process.stderr.write(`missing --config FILE\n${USAGE}`);
+    return 1;
+  }
+  if (positionals.length !== 2) {
+    process.stderr.write(`expected METHOD URL, got ${positionals.length === 0 ? 'nothing' : positionals.map((p) => JSON.stringify(p)).join(' ')}\n${USAGE}`);
+    return 1;
+  }
+  const [method, url] = positionals as [string, string];
+  return print(explain(values.config, { method, url, headers: values.header ?? [], ...(values.ip !== undefined ? { ip: values.ip } : {}) }));
+}
+
+function print(out: { code: number; stdout: string; stderr: string }): number {
   process.stdout.write(out.stdout);
   process.stderr.write(out.stderr);
   return out.code;
