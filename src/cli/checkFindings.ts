@@ -191,16 +191,39 @@ export function roomCanHold(config: Readonly<Config>): boolean {
   return roomLimit(config) !== undefined || r.sessionsPerMinute !== undefined || r.maxActiveSessions !== undefined;
 }
 
-/** The in-flight limit the room admits against, and the entry it comes from; undefined when there is none. */
-export function roomLimit(config: Readonly<Config>): { text: string; source: string } | undefined {
-  const name = defaultUpstreamName(config);
-  const c = config.control.upstreams[name]?.limit;
-  if (config.room.concurrency !== undefined) return { text: String(config.room.concurrency), source: 'room.concurrency' };
-  const own = config.upstreams[name]!.concurrency;
-  if (own !== undefined) return { text: String(own), source: `upstreams.${name}.concurrency` };
-  if (c?.static !== undefined) return { text: String(c.static), source: `control.upstreams.${name}.limit.static` };
-  if (c?.adaptive !== undefined) return { text: `an adaptive limit up to ${c.adaptive.max}`, source: `control.upstreams.${name}.limit.adaptive` };
-  return undefined;
+/** An in-flight limit as the output shows it: the number (or `adaptive up to N`) and its config entry. */
+export interface LimitText {
+  readonly value: number;
+  readonly text: string;
+  readonly source: string;
+}
+
+/** The in-flight limit the room admits against (the room's upstream's full limit), or undefined when there is none. */
+export function roomLimit(config: Readonly<Config>): LimitText | undefined {
+  return fullLimit(config, defaultUpstreamName(config));
+}
+
+/**
+ * An upstream's full in-flight limit, as Runtime.applyLimits and the controller work it out before a
+ * ramp or the adaptive limit lowers it: the control entry's `limit.static` or `limit.adaptive.max`,
+ * else the configured one (`room.concurrency` for the room's upstream, else the upstream's own).
+ */
+export function fullLimit(config: Readonly<Config>, upstream: string): LimitText | undefined {
+  const c = config.control.upstreams[upstream]?.limit;
+  if (c?.static !== undefined) return { value: c.static, text: String(c.static), source: `control.upstreams.${upstream}.limit.static` };
+  if (c?.adaptive !== undefined) return { value: c.adaptive.max, text: `adaptive, at most ${c.adaptive.max}`, source: `control.upstreams.${upstream}.limit.adaptive` };
+  const room = upstream === defaultUpstreamName(config) ? config.room.concurrency : undefined;
+  if (room !== undefined) return { value: room, text: String(room), source: 'room.concurrency' };
+  const own = config.upstreams[upstream]?.concurrency;
+  return own === undefined ? undefined : { value: own, text: String(own), source: `upstreams.${upstream}.concurrency` };
+}
+
+/** The cap the concurrency gate puts on an upstream: its full limit, never above its own `concurrency`. */
+export function gateLimit(config: Readonly<Config>, upstream: string): LimitText | undefined {
+  const full = fullLimit(config, upstream);
+  const own = config.upstreams[upstream]?.concurrency;
+  if (own !== undefined && (full === undefined || own < full.value)) return { value: own, text: String(own), source: `upstreams.${upstream}.concurrency` };
+  return full;
 }
 
 export function defaultUpstreamName(config: Readonly<Config>): string {

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { UpstreamControlConfig } from '../control/schema.js';
 import { LimitPlan, type BucketSet, type TenantPlan } from '../limits/limitPlan.js';
 import { RouteTable } from '../routes/routeTable.js';
-import { defaultUpstreamName, roomCanHold, roomLimit, tenantWithoutOverride } from './checkFindings.js';
+import { defaultUpstreamName, gateLimit, roomCanHold, roomLimit, tenantWithoutOverride } from './checkFindings.js';
 import { bucketText, formatTable } from './format.js';
 
 export function describeConfig(config: Readonly<Config>): string {
@@ -61,13 +61,11 @@ function buckets(set: BucketSet): string[] {
   return [...set.enforcedInfo, ...set.shadowInfo].map((b) => `${b.name} ${bucketText(b)}`);
 }
 
-/** The in-flight caps of a request: its upstream's (the room's limit on the room's upstream), its route's, its tenant's. */
+/** The in-flight caps of a request: its upstream's (as the concurrency gate holds it), its route's, its tenant's. */
 function concurrency(config: Readonly<Config>, upstream: string, route: number | undefined, tenant: TenantPlan): string {
   const caps: string[] = [];
-  const own = config.upstreams[upstream]?.concurrency;
-  const room = upstream === defaultUpstreamName(config) ? config.room.concurrency : undefined;
-  if (room !== undefined && (own === undefined || room < own)) caps.push(`upstream ${room} (room.concurrency)`);
-  else if (own !== undefined) caps.push(`upstream ${own}`);
+  const limit = gateLimit(config, upstream);
+  if (limit !== undefined) caps.push(`upstream ${limit.text}${limit.source === `upstreams.${upstream}.concurrency` ? '' : ` (${limit.source})`}`);
   if (route !== undefined) caps.push(`route ${route}`);
   if (tenant.concurrency !== Infinity) caps.push(`tenant ${tenant.concurrency}`);
   return caps.length === 0 ? '' : `concurrency: ${caps.join(', ')}`;
@@ -83,7 +81,7 @@ function roomLine(config: Readonly<Config>): string {
     r.sessionsPerMinute !== undefined ? `${r.sessionsPerMinute} new sessions/min` : '',
     r.maxActiveSessions !== undefined ? `${r.maxActiveSessions} active sessions` : '',
   ].filter((s) => s !== '');
-  return `room: mode ${r.mode}, lets people in while ${name} is below ${limit === undefined ? 'no limit' : `${limit.text} (${limit.source})`}${outflow.length > 0 ? ` and within ${outflow.join(', ')}` : ''}; holds API requests ${r.hold.apiMs} ms, websocket upgrades ${r.hold.websocketMs} ms\n`;
+  return `room: mode ${r.mode}, lets people in while ${name} has fewer than ${limit === undefined ? 'no limit' : `${limit.value} in flight (${limit.source})`}${outflow.length > 0 ? ` and within ${outflow.join(', ')}` : ''}; holds API requests ${r.hold.apiMs} ms, websocket upgrades ${r.hold.websocketMs} ms\n`;
 }
 
 function controlLine(config: Readonly<Config>): string {

@@ -17,7 +17,7 @@ import { STATUS_PATH } from '../room/page/status.js';
 import { bypassRisk } from '../routes/bypassRisk.js';
 import { RouteTable, type Route } from '../routes/routeTable.js';
 import { OWN_PREFIX } from '../server/ownEndpoints.js';
-import { defaultUpstreamName, roomCanHold, roomLimit } from './checkFindings.js';
+import { defaultUpstreamName, gateLimit, roomCanHold, roomLimit } from './checkFindings.js';
 import { thresholds } from './configOverview.js';
 import { bucketSource, bucketText, formatTable, routeLabel } from './format.js';
 
@@ -136,17 +136,13 @@ function scope(b: NamedBucket): string {
   return 'upgrades of everyone';
 }
 
-/** The caps admit's claimFor puts on the request: upstream (the room's limit on the room's upstream), route, tenant. */
+/** The caps admit's claimFor puts on the request: upstream (as the concurrency gate holds it), route, tenant. */
 function concurrencyCaps(config: Readonly<Config>, upstream: string, routeIndex: number, route: Route, tenant: string, plan: LimitPlan): string {
   const rows: string[][] = [];
-  const own = config.upstreams[upstream]?.concurrency;
-  const roomUpstream = defaultUpstreamName(config);
-  const room = upstream === roomUpstream ? config.room.concurrency : undefined;
-  if (room !== undefined && (own === undefined || room < own)) rows.push([`upstream ${upstream}`, String(room), 'room.concurrency']);
-  else if (own !== undefined) rows.push([`upstream ${upstream}`, String(own), `upstreams.${upstream}.concurrency`]);
-  const control = config.control.upstreams[upstream]?.limit;
-  if (control?.static !== undefined || control?.adaptive !== undefined) {
-    rows.push([`upstream ${upstream}`, control.static !== undefined ? String(control.static) : `adaptive, ${control.adaptive!.min}..${control.adaptive!.max}`, `control.upstreams.${upstream}.limit (the controller's limit in force)`]);
+  const limit = gateLimit(config, upstream);
+  if (limit !== undefined) {
+    const controlled = config.control.upstreams[upstream] !== undefined ? "; lower while the controller ramps up or adapts" : '';
+    rows.push([`upstream ${upstream}`, limit.text, `${limit.source}${controlled}`]);
   }
   if (route.limits?.concurrency !== undefined) rows.push([`route ${route.name}`, String(route.limits.concurrency), `routes[${routeIndex}].limits.concurrency`]);
   const t = plan.tenantPlan(tenant).concurrency;
@@ -206,7 +202,7 @@ function stateText(config: Readonly<Config>, state: ControlState, action: ClassA
   if (action === 'admit' && state === 'shedding') return `skips the room but still takes an in-flight slot: ${route.class} traffic is never shed [shed policy]`;
   if (action === 'admit' && r.mode === 'auto') {
     const limit = roomLimit(config);
-    const below = limit === undefined ? "and the room's session limits allow it" : `and ${roomUpstream} has fewer than ${limit.text} in flight`;
+    const below = limit === undefined ? "and the room's session limits allow it" : `and ${roomUpstream} has fewer than ${limit.value} in flight`;
     return `goes on at once while nobody waits in the room ${below}; otherwise it waits as in queueing [room.mode: auto${limit === undefined ? '' : `; ${limit.source}`}]`;
   }
   const why = r.mode === 'queue-all' && state === 'open' ? ' [room.mode: queue-all: every newcomer waits]' : '';
