@@ -177,6 +177,23 @@ describe('Anteroom.reload() with a valid file', () => {
     expect(JSON.stringify(r.log.lines)).not.toContain(newSecret);
   });
 
+  it('gives an upstream its controller when a control section appears, and takes it away again', async () => {
+    const r = await start({ upstreams: { app: { concurrency: 50 } } });
+    expect(r.app.rt.controllers.has('app')).toBe(false);
+    r.write({
+      upstreams: { app: { concurrency: 50 } },
+      control: { upstreams: { app: { engage: { latencyP95Ms: 5_000 }, limit: { static: 3 }, slowStart: { onStart: false } } } },
+    });
+    expect(await r.app.reload()).toMatchObject({ ok: true, changed: ['control'] });
+    expect(r.app.rt.controllers.has('app')).toBe(true);
+    expect(r.app.rt.limits.gate.upstreamLimit('app')).toBe(3);
+    expect((await get(r.port, '/controlled')).status).toBe(200);
+    r.write({ upstreams: { app: { concurrency: 50 } } });
+    expect(await r.app.reload()).toMatchObject({ ok: true, changed: ['control'] });
+    expect(r.app.rt.controllers.has('app')).toBe(false);
+    expect(r.app.rt.limits.gate.upstreamLimit('app')).toBe(50);
+  });
+
   it('adds an upstream and a route to it', async () => {
     const r = await start({});
     const other = await countingOrigin();
