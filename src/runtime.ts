@@ -3,14 +3,15 @@
  * own state. One Runtime per running proxy; a reload swaps `config` in place.
  */
 import { randomBytes } from 'node:crypto';
-import { BlockList, isIPv6 } from 'node:net';
+import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
 import { RequestStats } from './admin/requestStats.js';
 import type { Config } from './config/schema.js';
 import { ControlPlane } from './control/controlPlane.js';
 import type { Controller } from './control/controller.js';
+import { trustedProxyList } from './identity/clientAddress.js';
 import { IdentityResolver } from './identity/identityResolver.js';
-import { Room } from './room/room.js';
+import { loadWaitingPageTemplate, Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
 import { RouteTable } from './routes/routeTable.js';
 import { ConcurrencyGate } from './limits/concurrencyGate.js';
@@ -18,6 +19,7 @@ import { LimitPlan } from './limits/limitPlan.js';
 import { createStore } from './limits/createStore.js';
 import type { Store } from './limits/store.js';
 import { Upstream } from './proxy/upstream.js';
+import { instrumentWebsocketProxy } from './proxy/websocketForwarder.js';
 import { WebsocketRegistry } from './proxy/websocketRegistry.js';
 
 export class Runtime {
@@ -29,7 +31,7 @@ export class Runtime {
   defaultUpstream!: Upstream;
   identity!: IdentityResolver;
   routes!: RouteTable;
-  trustedProxies = new BlockList();
+  trustedProxies!: BlockList;
   readonly websockets = new WebsocketRegistry();
   /** Token buckets and concurrency caps; the store and the gate survive reloads, the plan is rebuilt. */
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
@@ -85,30 +87,26 @@ export class Runtime {
   }
 
   /**
-   * Builds what derives from the config. Everything that can fail (JWT key files) is built before
-   * anything is swapped, so a failure leaves the runtime as it was. Upstreams whose settings did not
-   * change keep their pools.
+   * Builds what derives from the config. Everything that can fail (JWT key files, the waiting page
+   * template, upstream pools) is built before anything is swapped, so a failure leaves the runtime as
+   * it was. Upstreams whose settings did not change keep their pools.
    */
   applyConfig(config: Readonly<Config>): void {
     const identity = new IdentityResolver(config.identity, { hashSecret: config.secret });
     const routes = new RouteTable(config.routes);
     const plan = new LimitPlan(config.limits);
+    const trusted = trustedProxyList(config.identity.trustedProxies);
+    const template = loadWaitingPageTemplate(config.room);
+    const fresh = this.freshUpstreams(config);
     this.config = config;
     this.identity = identity;
     this.routes = routes;
     this.limits.plan = plan;
-    const trusted = new BlockList();
-    for (const entry of config.identity.trustedProxies) {
-      const [addr, bits] = entry.split('/');
-      const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
-      if (bits === undefined) trusted.addAddress(addr!, type);
-      else trusted.addSubnet(addr!, Number(bits), type);
-    }
     this.trustedProxies = trusted;
-    for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+    for (const [name, upstream] of fresh) {
       const existing = this.upstreams.get(name);
-      if (existing?.sameSettings(upstreamConfig)) continue;
-      this.upstreams.set(name, new Upstream(name, upstreamConfig));
+      this.upstreams.set(name, upstream);
+      // Requests in flight on the old pool finish there; upgraded websockets are no longer the agent's.
       if (existing) void existing.close();
     }
     for (const [name, upstream] of this.upstreams) {
@@ -120,7 +118,7 @@ export class Runtime {
     }
     const defaultName = config.defaultUpstream ?? Object.keys(config.upstreams)[0]!;
     this.defaultUpstream = this.upstreams.get(defaultName)!;
-    this.room.reconfigure(config.room);
+    this.room.reconfigure(config.room, template);
     this.room.upstream = defaultName;
     this.control.configure(
       config.control,
@@ -149,6 +147,23 @@ export class Runtime {
       this.limits.gate.setUpstreamLimit(u.name, Math.min(u.settings.concurrency ?? Infinity, inForce));
     }
     this.room.pump();
+  }
+
+  /** The upstreams that are new or whose settings changed, built (and instrumented) but not yet in use. */
+  private freshUpstreams(config: Readonly<Config>): Map<string, Upstream> {
+    const fresh = new Map<string, Upstream>();
+    try {
+      for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+        if (this.upstreams.get(name)?.sameSettings(upstreamConfig)) continue;
+        const upstream = new Upstream(name, upstreamConfig);
+        fresh.set(name, upstream);
+        instrumentWebsocketProxy(upstream);
+      }
+    } catch (err) {
+      for (const upstream of fresh.values()) void upstream.close();
+      throw err;
+    }
+    return fresh;
   }
 
   async close(): Promise<void> {

@@ -227,24 +227,43 @@ export class IdentityResolver {
 }
 
 function compileTenantSource(s: IdentityConfig['tenant'][number], locations: Map<string, TokenLocation>): TenantSource {
-  if (s.header !== undefined) return { kind: 'header', label: `header:${s.header}`, name: s.header };
+  const label = tenantSourceLabel(s);
+  if (s.header !== undefined) return { kind: 'header', label, name: s.header };
   if (s.hostPattern !== undefined) {
     const [prefix, suffix] = s.hostPattern.split('{tenant}') as [string, string];
-    return { kind: 'host', label: `host:${s.hostPattern}`, prefix, suffix };
+    return { kind: 'host', label, prefix, suffix };
   }
   if (s.pathPrefix !== undefined) {
     const [prefix, rest] = s.pathPrefix.split('{tenant}') as [string, string];
-    return { kind: 'path', label: `path:${s.pathPrefix}`, prefix, rest };
+    return { kind: 'path', label, prefix, rest };
   }
-  if (s.cookie !== undefined) return { kind: 'cookie', label: `cookie:${s.cookie}`, name: s.cookie };
-  return { kind: 'jwt', label: `jwt:${s.jwtClaim!}`, claim: s.jwtClaim!, from: tokenLocation(s.from, locations) };
+  if (s.cookie !== undefined) return { kind: 'cookie', label, name: s.cookie };
+  return { kind: 'jwt', label, claim: s.jwtClaim!, from: tokenLocation(s.from, locations) };
 }
 
 function compileClientSource(s: IdentityConfig['client'][number], locations: Map<string, TokenLocation>): ClientSource {
-  if (s.cookie !== undefined) return { kind: 'cookie', label: `cookie:${s.cookie}`, name: s.cookie };
-  if (s.header !== undefined) return { kind: 'header', label: `header:${s.header}`, name: s.header };
-  if (s.jwtSubject !== undefined) return { kind: 'jwt', label: 'jwt:sub', from: tokenLocation(s.from, locations) };
-  return { kind: 'ip', label: 'ip' };
+  const label = clientSourceLabel(s);
+  if (s.cookie !== undefined) return { kind: 'cookie', label, name: s.cookie };
+  if (s.header !== undefined) return { kind: 'header', label, name: s.header };
+  if (s.jwtSubject !== undefined) return { kind: 'jwt', label, from: tokenLocation(s.from, locations) };
+  return { kind: 'ip', label };
+}
+
+/** The `tenantSource` a tenant source entry gives, e.g. `header:x-tenant-id`, `host:{tenant}.example.com`. */
+export function tenantSourceLabel(s: IdentityConfig['tenant'][number]): string {
+  if (s.header !== undefined) return `header:${s.header}`;
+  if (s.hostPattern !== undefined) return `host:${s.hostPattern}`;
+  if (s.pathPrefix !== undefined) return `path:${s.pathPrefix}`;
+  if (s.cookie !== undefined) return `cookie:${s.cookie}`;
+  return `jwt:${s.jwtClaim!}`;
+}
+
+/** The `clientSource` a client source entry gives, e.g. `cookie:session_id`, `jwt:sub`, `ip`. */
+export function clientSourceLabel(s: IdentityConfig['client'][number]): string {
+  if (s.cookie !== undefined) return `cookie:${s.cookie}`;
+  if (s.header !== undefined) return `header:${s.header}`;
+  if (s.jwtSubject !== undefined) return 'jwt:sub';
+  return 'ip';
 }
 
 /** One object per distinct location, so that resolve can tell by identity that two sources read the same token. */

@@ -85,20 +85,23 @@ export class Room {
     protected readonly now: () => number = Date.now,
   ) {
     this.config = config;
-    this.template = loadTemplate(config);
+    this.template = loadWaitingPageTemplate(config);
     this.queue = new FairQueue({ now, ...queueSettings(config) });
     this.tickets = new TicketSigner({ secrets: [secret], ttlMs: config.ticketTtlS * 1000 });
     this.sessions = new SessionSigner({ secrets: [secret], ttlMs: config.sessionTtlS * 1000 });
     this.active = new ActiveSessions({ now, ttlMs: config.sessionTtlS * 1000, maxTotal: config.maxActiveSessions ?? Infinity });
     this.estimator = new WaitEstimator({ now });
     this.seq = new SequenceClock(now);
-    this.reconfigure(config);
+    this.reconfigure(config, this.template);
   }
 
-  /** Applies a new `room` section without losing anyone's place. */
-  reconfigure(config: RoomConfig): void {
+  /**
+   * Applies a new `room` section without losing anyone's place. `template` is the page template read
+   * beforehand (loadWaitingPageTemplate), so that a reload can read it before it swaps anything.
+   */
+  reconfigure(config: RoomConfig, template: string = loadWaitingPageTemplate(config)): void {
     this.config = config;
-    this.template = loadTemplate(config);
+    this.template = template;
     this.queue.reconfigure(queueSettings(config));
     this.estimator.setRetry(retryBounds(config));
     const perMinute = config.sessionsPerMinute;
@@ -462,7 +465,8 @@ function retryBounds(config: RoomConfig): { maxS: number; unknownS: number } {
   return { maxS, unknownS: Math.min(5, maxS) };
 }
 
-function loadTemplate(config: RoomConfig): string {
+/** The waiting page template the config names (or the default); throws when it cannot be read or compiled. */
+export function loadWaitingPageTemplate(config: RoomConfig): string {
   if (config.page.template === undefined) return DEFAULT_TEMPLATE;
   const source = readFileSync(config.page.template, 'utf8');
   compileWaitingPageTemplate(source);

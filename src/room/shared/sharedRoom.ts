@@ -106,8 +106,8 @@ export class SharedRoom extends Room {
     return !this.shared.degraded;
   }
 
-  override reconfigure(config: RoomConfig): void {
-    super.reconfigure(config);
+  override reconfigure(config: RoomConfig, template?: string): void {
+    super.reconfigure(config, template);
     this.policyDirty = true;
   }
 
