@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import type { Controls } from './controls/controls.js';
+import { createControls } from './controls/createControls.js';
+import { SocketCloser } from './controls/socketCloser.js';
 import { IdentityResolver } from './identity/identityResolver.js';
 import { Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
@@ -16,6 +19,7 @@ import { createStore } from './limits/createStore.js';
 import type { Store } from './limits/store.js';
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websocketRegistry.js';
+import { RefusalCounts } from './server/refusalCounts.js';
 
 export class Runtime {
   config: Readonly<Config>;
@@ -32,6 +36,11 @@ export class Runtime {
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
   /** The waiting room; survives reloads with everyone's place. */
   readonly room: Room;
+  /** The operators' switches (blocks, room modes, limit overrides), set through the admin API. */
+  readonly controls: Controls;
+  /** Refusals per tenant and code since start, for the admin status. */
+  readonly refusals = new RefusalCounts();
+  private readonly socketCloser: SocketCloser;
   /** Signs tickets and sessions: the configured secret, or one generated for this process. */
   readonly secret: string;
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
@@ -42,7 +51,8 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.instanceId = randomBytes(6).toString('base64url');
-    this.limits = { plan: new LimitPlan(config.limits), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
+    this.controls = createControls(config, log);
+    this.limits = { plan: new LimitPlan(config.limits, this.controls), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
     this.secret = config.secret;
     if (this.secret === '') {
       this.secret = randomBytes(32).toString('base64url');
@@ -61,6 +71,16 @@ export class Runtime {
         : new Room(config.room, this.secret, this.limits.gate, log);
     // A freed slot goes first to a request already waiting for one (gate FIFO), then to the room.
     this.limits.gate.onRelease = () => this.room.pump();
+    // A pause or maintenance holds the room's admissions; lifting it lets the waiting in.
+    this.room.switches = this.controls;
+    this.controls.onChange(() => this.room.switchesChanged());
+    this.socketCloser = new SocketCloser({
+      registry: this.websockets,
+      controls: this.controls,
+      settings: () => this.config.controls.closeWebsockets,
+      sessionKeys: (cookie) => this.identity.sessionKeys(cookie),
+      log,
+    });
     this.applyConfig(config);
   }
 
@@ -76,7 +96,7 @@ export class Runtime {
   applyConfig(config: Readonly<Config>): void {
     const identity = new IdentityResolver(config.identity, { hashSecret: config.secret });
     const routes = new RouteTable(config.routes);
-    const plan = new LimitPlan(config.limits);
+    const plan = new LimitPlan(config.limits, this.controls);
     this.config = config;
     this.identity = identity;
     this.routes = routes;
@@ -109,6 +129,8 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    this.socketCloser.stop();
+    await this.controls.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await this.limits.store.close();
     await this.room.close();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { controlSchema } from '../control/schema.js';
+import { controlsSchema } from '../controls/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { roomSchema } from '../room/schema.js';
@@ -109,6 +110,8 @@ export const configSchema = z.strictObject({
   room: roomSchema.prefault({}),
   /** Automatic engagement: signals, thresholds, adaptive limit and slow start, per upstream. */
   control: controlSchema.prefault({}),
+  /** Operators' switches (blocks, room modes, limit overrides; set through the admin API): how they are carried out. */
+  controls: controlsSchema.prefault({}),
   log: logSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });

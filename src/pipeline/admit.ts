@@ -35,7 +35,9 @@ export const admit: Phase = {
       return NEXT;
     }
     ctx.decision = 'forward';
-    if (room.config.mode === 'open') return slot(ctx);
+    // An operator's runtime mode (the tenant's, else the global one) wins over the config's.
+    const mode = ctx.rt.controls.roomMode(ctx.tenant, room.config.mode);
+    if (mode === 'open') return slot(ctx);
     const cookies = ctx.req.headers.cookie;
     const session = room.checkSession(readCookie(cookies, room.config.cookies.session), ctx.tenant, ctx.clientKey);
     if (session !== null) {
@@ -43,7 +45,7 @@ export const admit: Phase = {
       return slot(ctx);
     }
     const ticket = ctx.isUpgrade || ctx.browser ? readCookie(cookies, room.config.cookies.ticket) : (header(ctx, TICKET_HEADER) ?? readCookie(cookies, room.config.cookies.ticket));
-    if (ticket === undefined && !room.engaged() && room.canStartSession(ctx.tenant) && room.hasRoom()) {
+    if (ticket === undefined && !room.engaged(mode) && room.canStartSession(ctx.tenant) && room.hasRoom()) {
       if (ctx.browser) addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
       return slot(ctx);
     }

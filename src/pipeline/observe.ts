@@ -10,6 +10,7 @@ export const observe: Phase = {
   name: 'observe',
   run(ctx: RequestContext) {
     const rt = ctx.rt;
+    if (ctx.decision === 'refuse' && ctx.refusal !== null) rt.refusals.add(ctx.tenant, ctx.refusal);
     if (rt.config.log.requests && rt.log.isLevelEnabled('info')) {
       rt.log.info(
         {

@@ -9,6 +9,10 @@ export interface OpenWebsocket {
   readonly id: string;
   readonly tenant: string;
   readonly clientKey: string;
+  /** The client address, the route name and the Cookie header of the upgrade: what a block can name. */
+  readonly clientIp: string;
+  readonly routeName: string;
+  readonly cookie: string | undefined;
   readonly client: Duplex;
   readonly upstream: Duplex;
   /** Frame boundaries of the upstream -> client direction. */
@@ -23,6 +27,8 @@ export class WebsocketRegistry {
   private readonly perTenant = new Map<string, number>();
   /** Upgrades counted for their tenant (see reserve) whose upstream has not switched protocols yet. */
   private readonly reserved = new Map<Duplex, string>();
+  /** Called for every websocket that opens (a block that arrived during its handshake closes it). */
+  onOpen: ((ws: OpenWebsocket) => void) | null = null;
 
   get size(): number {
     return this.open.size;
@@ -60,11 +66,21 @@ export class WebsocketRegistry {
   }
 
   /** Starts following a connection once the upstream accepted the upgrade. */
-  track(id: string, tenant: string, clientKey: string, client: Duplex, upstream: Duplex): OpenWebsocket {
+  track(
+    id: string,
+    tenant: string,
+    clientKey: string,
+    client: Duplex,
+    upstream: Duplex,
+    who: { clientIp: string; routeName: string; cookie: string | undefined } = { clientIp: '', routeName: '', cookie: undefined },
+  ): OpenWebsocket {
     const ws: OpenWebsocket = {
       id,
       tenant,
       clientKey,
+      clientIp: who.clientIp,
+      routeName: who.routeName,
+      cookie: who.cookie,
       client,
       upstream,
       toClient: new FrameBoundary(),
@@ -86,6 +102,7 @@ export class WebsocketRegistry {
     };
     client.once('close', forget);
     upstream.once('close', forget);
+    this.onOpen?.(ws);
     return ws;
   }
 
