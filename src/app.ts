@@ -1,9 +1,12 @@
 /**
- * A running anteroom: the public listener with the pipeline behind it, and graceful shutdown.
+ * A running anteroom: the public listener with the pipeline behind it, the admin listener, and
+ * graceful shutdown.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { AdminServer, type AdminServerOptions, type ReloadResult } from './admin/adminServer.js';
+import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './log.js';
 import { handleRequest, handleUpgrade } from './pipeline/pipeline.js';
@@ -13,11 +16,22 @@ import { onClientError } from './server/clientError.js';
 
 export interface AnteroomOptions {
   logger?: Logger;
+  /** The file the config came from: `POST /reload` re-reads it. */
+  configFile?: string;
+  /** What `POST /reload` does instead of re-reading `configFile`. */
+  reload?: () => Promise<ReloadResult>;
+  /** The Prometheus registry for `GET /metrics` on the admin listener. */
+  metrics?: AdminServerOptions['metrics'];
+  /** Where ANTEROOM_ADMIN_TOKEN is read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Anteroom {
   readonly rt: Runtime;
   readonly server: Server;
+  readonly admin: AdminServer;
+  /** Where the admin listener is bound, once started. */
+  adminAddress: AddressInfo | null = null;
   private stopping: Promise<void> | null = null;
 
   constructor(config: Readonly<Config>, options: AnteroomOptions = {}) {
@@ -41,22 +55,40 @@ export class Anteroom {
     );
     this.server.on('upgrade', (req, socket, head) => handleUpgrade(this.rt, req, socket, head));
     this.server.on('clientError', (err, socket) => onClientError(this.rt, err, socket));
+    this.admin = new AdminServer(this.rt, {
+      reload: options.reload ?? reloadFromFile(this.rt, options.configFile),
+      metrics: options.metrics,
+      ...(options.env !== undefined ? { env: options.env } : {}),
+    });
   }
 
   get log(): Logger {
     return this.rt.log;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  /**
+   * Loads the operators' switches (so a restarted instance keeps refusing what is blocked), starts the
+   * admin listener (refused on a non-loopback host without a token), then the public one; resolves
+   * with the public address (port 0 picks a free port).
+   */
   async start(): Promise<AddressInfo> {
+    if (!(await this.rt.controls.ready(1_000))) {
+      this.log.warn('the shared switches (blocks, modes, overrides) could not be loaded from redis yet; starting without them, they apply once redis answers');
+    }
+    this.adminAddress = await this.admin.start();
     const { host, port } = this.rt.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(port, host, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      await this.admin.stop();
+      throw err;
+    }
     const address = this.server.address() as AddressInfo;
     this.log.info({ address: address.address, port: address.port, upstreams: [...this.rt.upstreams.keys()] }, 'anteroom listening');
     return address;
@@ -92,8 +124,34 @@ export class Anteroom {
       this.server.closeAllConnections();
       await closed;
     }
+    await this.admin.stop();
     await rt.close();
     this.log.info('anteroom stopped');
     this.log.flush();
   }
+}
+
+/**
+ * What `POST /reload` does unless the embedder says otherwise: re-read the file the proxy started
+ * from, validate it, and apply it; an invalid file changes nothing and says why. (`listen`, `admin`,
+ * `store` and `secret` take effect at the next start.)
+ */
+export function reloadFromFile(rt: Runtime, file: string | undefined): () => Promise<ReloadResult> {
+  return async () => {
+    if (file === undefined) return { ok: false, errors: [{ path: '', message: 'this proxy was not started from a config file, so there is none to re-read' }] };
+    const result = loadConfigFile(file);
+    if (!result.ok) return { ok: false, errors: result.errors.map((e) => ({ ...e })) };
+    const before = rt.config as Record<string, unknown>;
+    const after = result.config as Record<string, unknown>;
+    const changed = Object.keys(after).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    try {
+      rt.applyConfig(result.config);
+    } catch (err) {
+      return { ok: false, errors: [{ path: '', message: `cannot apply the config: ${(err as Error).message}` }] };
+    }
+    const atRestart = changed.filter((k) => ['listen', 'admin', 'store', 'secret'].includes(k));
+    rt.log.info({ file, changed }, 'config reloaded');
+    if (atRestart.length > 0) rt.log.warn({ keys: atRestart }, 'config reloaded: these sections take effect at the next start');
+    return { ok: true, changed };
+  };
 }

@@ -5,6 +5,7 @@
  *   anteroom check --config FILE
  */
 import { parseArgs } from 'node:util';
+import { AdminConfigError } from '../admin/adminServer.js';
 import { Anteroom } from '../app.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
 import { check } from './check.js';
@@ -65,10 +66,15 @@ async function start(file: string, dev: boolean): Promise<number> {
     );
     return 1;
   }
-  const app = new Anteroom(result.config);
+  const app = new Anteroom(result.config, { configFile: file });
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof AdminConfigError) {
+      process.stderr.write(`${file}: refusing to start: ${err.message}\n`);
+      await app.rt.close();
+      return 1;
+    }
     app.log.fatal({ err }, 'cannot listen');
     app.log.flush();
     return 1;
