@@ -7,7 +7,7 @@
  * about the API is revealed. Without a token the listener refuses to start anywhere but on loopback.
  */
 import type { AddressInfo } from 'node:net';
-import { fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { adminToken, bearerMatches, isLoopbackHost, TOKEN_ENV } from './auth.js';
 import { registerRoutes } from './routes.js';
@@ -45,7 +45,8 @@ export class AdminServer {
     const app = fastify({
       // pino's Logger and fastify's logger type disagree on generics only.
       loggerInstance: rt.log.child({ component: 'admin' }) as unknown as FastifyBaseLogger,
-      disableRequestLogging: true,
+      // Changes are logged by the controls, refusals below; a line per admin request would be noise.
+      logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: 64 * 1024,
       // The routes are fixed; a trailing slash is the same route.
       routerOptions: { ignoreTrailingSlash: true },

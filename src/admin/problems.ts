@@ -40,8 +40,11 @@ export function problemsOf(error: z.ZodError, known: readonly string[] = []): Pr
         if (input === undefined) return [{ path, message: `is required (expected ${issue.expected})` }];
         return [{ path, value: input, message: `expected ${issue.expected}` }];
       case 'invalid_value':
+        if (input === undefined) return [{ path, message: `is required (one of: ${issue.values.map(String).join(', ')})` }];
         return [{ path, value: input, message: `expected one of: ${issue.values.map(String).join(', ')}` }];
       case 'too_small':
+        // A message written for the field says it best.
+        if (!issue.message.startsWith('Too small')) return [{ path, value: input, message: issue.message }];
         return [{ path, value: input, message: typeof input === 'string' ? (Number(issue.minimum) <= 1 ? 'must not be empty' : `expected at least ${String(issue.minimum)} characters`) : `expected at least ${String(issue.minimum)}` }];
       case 'too_big':
         return [{ path, value: input, message: typeof input === 'string' ? `expected at most ${String(issue.maximum)} characters` : `expected at most ${String(issue.maximum)}` }];

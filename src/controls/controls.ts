@@ -50,6 +50,8 @@ export class Controls implements RoomSwitches, TenantLimitOverrides {
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryAt = Infinity;
   private closed = false;
+  private heldBackTenants: string[] = [];
+  private heldBackGeneration = -1;
 
   constructor(backend: ControlsBackend, log: Logger, now: () => number = Date.now) {
     this.backend = backend;
@@ -233,6 +235,15 @@ export class Controls implements RoomSwitches, TenantLimitOverrides {
 
   get tenantOverrideCount(): number {
     return this.state.tenantOverrideCount;
+  }
+
+  heldBack(): readonly string[] {
+    if (this.heldBackGeneration !== this.state.generation) {
+      this.heldBackGeneration = this.state.generation;
+      this.heldBackTenants = [];
+      for (const [tenant, m] of this.state.tenantModeEntries()) if (m.mode !== 'auto' && m.mode !== 'open') this.heldBackTenants.push(tenant);
+    }
+    return this.heldBackTenants;
   }
 
   tenantOverride(tenant: string): LimitOverride | undefined {

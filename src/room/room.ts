@@ -129,7 +129,19 @@ export class Room {
    * `mode`: the one in force for the newcomer's tenant (an operator's runtime mode), else the config's.
    */
   engaged(mode: string = this.config.mode): boolean {
-    return mode === 'queue-all' || mode === 'pause' || mode === 'maintenance' || (mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
+    if (mode === 'queue-all' || mode === 'pause' || mode === 'maintenance') return true;
+    return mode === 'auto' && (this.pending.size > 0 || this.waitingForCapacity() > 0);
+  }
+
+  /** Waiters, less those of tenants an operator holds back (they wait by choice, not for capacity). */
+  private waitingForCapacity(): number {
+    let n = this.queue.size;
+    if (n === 0 || this.switches === null) return n;
+    for (const tenant of this.switches.heldBack()) {
+      const c = this.queue.countsOf(tenant);
+      n -= c.critical + c.normal + c.bulk;
+    }
+    return n;
   }
 
   /** The operator changed a switch: a lifted pause lets the waiting in now. */

@@ -12,4 +12,9 @@ export interface RoomSwitches {
    * Redis): `all` for tenants without a mode of their own, `tenants` for those with one.
    */
   pauseTable(): { all: boolean; tenants: Record<string, boolean> };
+  /**
+   * Tenants whose own mode makes their people wait by the operator's choice (queue-all, pause,
+   * maintenance) rather than for capacity: their waiters do not engage the room for the others.
+   */
+  heldBack(): readonly string[];
 }
