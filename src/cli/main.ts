@@ -3,24 +3,32 @@
  * The anteroom command line:
  *   anteroom start --config FILE
  *   anteroom check --config FILE
+ *   anteroom admin COMMAND ...      (src/cli/admin.ts)
  */
 import { parseArgs } from 'node:util';
-import { AdminConfigError } from '../admin/adminServer.js';
-import { Anteroom } from '../app.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
+import { ADMIN_USAGE, adminCli } from './admin.js';
 import { check } from './check.js';
 
 const USAGE = `usage:
   anteroom start --config FILE [--dev]
                                  run the proxy; --dev generates a secret when none is configured
   anteroom check --config FILE   validate a config file and list what each route does; exit 1 when invalid
-`;
+  anteroom admin COMMAND ...     talk to a running proxy's admin API (status, block, unblock, mode, reload; see below)
+
+${ADMIN_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'admin') {
+    const out = await adminCli(rest);
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.code;
   }
   let values: { config?: string; dev?: boolean };
   try {
@@ -66,6 +74,9 @@ async function start(file: string, dev: boolean): Promise<number> {
     );
     return 1;
   }
+  // Loaded here, not at the top: `check` and `admin` start faster without the proxy and fastify.
+  const { Anteroom } = await import('../app.js');
+  const { AdminConfigError } = await import('../admin/adminServer.js');
   const app = new Anteroom(result.config, { configFile: file });
   try {
     await app.start();
