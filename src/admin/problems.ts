@@ -54,6 +54,14 @@ export function problemsOf(error: z.ZodError, known: readonly string[] = []): Pr
   });
 }
 
+/** A path parameter, or a 400 naming it. */
+export function parseParam<S extends z.ZodType>(name: string, schema: S, input: string): z.output<S> {
+  const parsed = schema.safeParse(input, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const problems = problemsOf(parsed.error).map((p) => ({ ...p, path: name }));
+  throw new AdminError(400, problems.map(describeProblem).join('; '), problems);
+}
+
 /** Parses `input` with `schema`, or throws a 400 naming every problem. */
 export function parseBody<S extends z.ZodType>(schema: S, input: unknown, known: readonly string[] = []): z.output<S> {
   const parsed = schema.safeParse(input ?? undefined, { reportInput: true });

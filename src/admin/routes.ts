@@ -23,7 +23,7 @@ import type { Runtime } from '../runtime.js';
 import type { AdminServerOptions } from './adminServer.js';
 import { errorBody } from './adminServer.js';
 import { BLOCK_FIELDS, blockBody, MODE_FIELDS, modeBody, OVERRIDE_FIELDS, overrideBody, tenantParam } from './bodies.js';
-import { AdminError, parseBody } from './problems.js';
+import { AdminError, parseBody, parseParam } from './problems.js';
 import { buildStatus } from './status.js';
 
 interface RouteOptions {
@@ -77,7 +77,7 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime, o: RouteOption
   });
 
   app.put<{ Params: { tenant: string } }>('/modes/tenants/:tenant', async (req, reply) => {
-    const tenant = parseBody(tenantParam, req.params.tenant);
+    const tenant = parseParam('tenant', tenantParam, req.params.tenant);
     const body = parseBody(modeBody, req.body, MODE_FIELDS);
     const r = await controls.setMode(tenant, body.mode, body.message, body.reason);
     return changed(reply, 'mode', modeView(r.entry), r);
@@ -94,7 +94,7 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime, o: RouteOption
   for (const scope of ['tenant', 'route'] as const) {
     const path = `/overrides/${scope}s/:name`;
     app.put<{ Params: { name: string } }>(path, async (req, reply) => {
-      const name = scope === 'tenant' ? parseBody(tenantParam, req.params.name) : knownRoute(rt, req.params.name, 'route');
+      const name = scope === 'tenant' ? parseParam('tenant', tenantParam, req.params.name) : knownRoute(rt, req.params.name, 'route');
       const body = parseBody(overrideBody, req.body, OVERRIDE_FIELDS);
       if (body.burst !== undefined && body.rate === undefined && !hasRate(rt, scope, name)) {
         throw new AdminError(400, `burst: ${scope} ${name} has no rate limit to change the burst of; give a rate too`, [{ path: 'burst', message: 'needs a rate', value: body.burst }]);

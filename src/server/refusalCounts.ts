@@ -6,6 +6,8 @@
 import type { ErrorCode } from '../errors.js';
 
 export const OTHER_TENANTS = '(other)';
+/** Requests refused before their tenant was known (malformed, too large). */
+export const NO_TENANT = '(unidentified)';
 
 export class RefusalCounts {
   private readonly byTenant = new Map<string, Partial<Record<ErrorCode, number>>>();
@@ -13,6 +15,7 @@ export class RefusalCounts {
   constructor(private readonly maxTenants = 1_000) {}
 
   add(tenant: string, code: ErrorCode): void {
+    if (tenant === '') tenant = NO_TENANT;
     let counts = this.byTenant.get(tenant);
     if (counts === undefined) {
       const key = this.byTenant.size < this.maxTenants ? tenant : OTHER_TENANTS;

@@ -134,6 +134,11 @@ export class SharedRoom extends Room {
     return this.shared.degraded ? this.queue.size : this.waitingAll + this.queue.size;
   }
 
+  /**
+   * Unlike the memory room's, the count here includes the waiters of tenants an operator holds back (the
+   * shared queue's counts are fleet-wide, not per tenant): the others then go through the shared queue,
+   * which admits them at once while there is room, past the held-back tenants.
+   */
   override engaged(mode: string = this.config.mode): boolean {
     if (this.shared.degraded) return super.engaged(mode);
     return mode === 'queue-all' || mode === 'pause' || mode === 'maintenance' || (mode === 'auto' && (this.waitingAll > 0 || this.pendingAll > 0 || this.queue.size > 0 || this.pending.size > 0));
