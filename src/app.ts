@@ -1,10 +1,12 @@
 /**
- * A running anteroom: the public listener with the pipeline behind it, hot reload of its config file,
- * and graceful shutdown.
+ * A running anteroom: the public listener with the pipeline behind it, the admin listener, hot reload
+ * of its config file, and graceful shutdown.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { AdminServer, type AdminServerOptions } from './admin/adminServer.js';
+import { Metrics } from './admin/metrics.js';
 import { formatConfigError, loadConfigFile, type ConfigError } from './config/load.js';
 import { planReload } from './config/reloadPlan.js';
 import type { Config } from './config/schema.js';
@@ -18,7 +20,11 @@ export interface AnteroomOptions {
   logger?: Logger;
   /** The file the config was loaded from; `reload()` reads it again. */
   configFile?: string;
-  /** The environment for `${VAR}` substitution on reload; default process.env. */
+  /** What `POST /reload` does instead of `reload()`. */
+  reload?: () => Promise<ReloadResult>;
+  /** The Prometheus registry for `GET /metrics` on the admin listener; default: one built on first scrape. */
+  metrics?: AdminServerOptions['metrics'];
+  /** The environment for `${VAR}` substitution on reload and ANTEROOM_ADMIN_TOKEN; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -33,6 +39,9 @@ export class Anteroom {
   readonly rt: Runtime;
   readonly server: Server;
   readonly configFile: string | undefined;
+  readonly admin: AdminServer;
+  /** Where the admin listener is bound, once started. */
+  adminAddress: AddressInfo | null = null;
   private readonly env: NodeJS.ProcessEnv;
   private stopping: Promise<void> | null = null;
   /** The reload under way, so that reloads run one after another. */
@@ -60,22 +69,40 @@ export class Anteroom {
     );
     this.server.on('upgrade', (req, socket, head) => handleUpgrade(this.rt, req, socket, head));
     this.server.on('clientError', (err, socket) => onClientError(this.rt, err, socket));
+    this.admin = new AdminServer(this.rt, {
+      reload: options.reload ?? (() => this.reload('admin API')),
+      metrics: options.metrics ?? lazyMetrics(this.rt),
+      ...(options.env !== undefined ? { env: options.env } : {}),
+    });
   }
 
   get log(): Logger {
     return this.rt.log;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  /**
+   * Loads the operators' switches (so a restarted instance keeps refusing what is blocked), starts the
+   * admin listener (refused on a non-loopback host without a token), then the public one and the
+   * controllers; resolves with the public address (port 0 picks a free port).
+   */
   async start(): Promise<AddressInfo> {
+    if (!(await this.rt.controls.ready(1_000))) {
+      this.log.warn('the shared switches (blocks, modes, overrides) could not be loaded from redis yet; starting without them, they apply once redis answers');
+    }
+    this.adminAddress = await this.admin.start();
     const { host, port } = this.rt.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(port, host, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      await this.admin.stop();
+      throw err;
+    }
     this.rt.control.start();
     const address = this.server.address() as AddressInfo;
     this.log.info({ address: address.address, port: address.port, upstreams: [...this.rt.upstreams.keys()] }, 'anteroom listening');
@@ -170,6 +197,7 @@ export class Anteroom {
       this.server.closeAllConnections();
       await closed;
     }
+    await this.admin.stop();
     await rt.close();
     this.log.info('anteroom stopped');
     this.log.flush();
@@ -180,4 +208,18 @@ export class Anteroom {
 function applyErrors(err: unknown): ConfigError[] {
   if (err instanceof IdentityConfigError) return err.problems.map((p) => ({ path: p.path, message: p.message, value: p.value }));
   return [{ path: '', message: `cannot apply the new config: ${(err as Error).message}` }];
+}
+
+/**
+ * The metrics registry, built when `/metrics` is first scraped: a proxy nobody scrapes pays nothing
+ * for it (prom-client's process metrics keep an event-loop monitor running for good).
+ */
+function lazyMetrics(rt: Runtime): NonNullable<AdminServerOptions['metrics']> {
+  let metrics: Metrics | null = null;
+  return {
+    get contentType() {
+      return (metrics ??= new Metrics(rt)).contentType;
+    },
+    render: () => (metrics ??= new Metrics(rt)).render(),
+  };
 }

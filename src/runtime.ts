@@ -10,6 +10,9 @@ import type { Config } from './config/schema.js';
 import { ControlPlane } from './control/controlPlane.js';
 import type { Controller } from './control/controller.js';
 import { trustedProxyList } from './identity/clientAddress.js';
+import type { Controls } from './controls/controls.js';
+import { createControls } from './controls/createControls.js';
+import { SocketCloser } from './controls/socketCloser.js';
 import { IdentityResolver } from './identity/identityResolver.js';
 import { loadWaitingPageTemplate, Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
@@ -21,6 +24,7 @@ import type { Store } from './limits/store.js';
 import { Upstream } from './proxy/upstream.js';
 import { instrumentWebsocketProxy } from './proxy/websocketForwarder.js';
 import { WebsocketRegistry } from './proxy/websocketRegistry.js';
+import { RefusalCounts } from './server/refusalCounts.js';
 
 export class Runtime {
   config: Readonly<Config>;
@@ -41,6 +45,11 @@ export class Runtime {
   readonly stats: RequestStats;
   /** Per-upstream controllers: signals, state, the limit in force; they survive reloads. */
   readonly control: ControlPlane;
+  /** The operators' switches (blocks, room modes, limit overrides), set through the admin API. */
+  readonly controls: Controls;
+  /** Refusals per tenant and code since start, for the admin status. */
+  readonly refusals = new RefusalCounts();
+  private readonly socketCloser: SocketCloser;
   /** Signs tickets and sessions: the configured secret, or one generated for this process. */
   readonly secret: string;
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
@@ -51,7 +60,8 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.instanceId = randomBytes(6).toString('base64url');
-    this.limits = { plan: new LimitPlan(config.limits), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
+    this.controls = createControls(config, log);
+    this.limits = { plan: new LimitPlan(config.limits, this.controls), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
     this.stats = new RequestStats({ tenants: config.metrics.tenants });
     this.secret = config.secret;
     if (this.secret === '') {
@@ -74,6 +84,16 @@ export class Runtime {
     this.control = new ControlPlane(log, config.control.eventLoopResolutionMs);
     this.control.onTick = () => this.applyLimits();
     this.control.inflightOf = (name) => this.limits.gate.inFlight(name);
+    // A pause or maintenance holds the room's admissions; lifting it lets the waiting in.
+    this.room.switches = this.controls;
+    this.controls.onChange(() => this.room.switchesChanged());
+    this.socketCloser = new SocketCloser({
+      registry: this.websockets,
+      controls: this.controls,
+      settings: () => this.config.controls.closeWebsockets,
+      sessionKeys: (cookie) => this.identity.sessionKeys(cookie),
+      log,
+    });
     this.applyConfig(config);
   }
 
@@ -94,7 +114,7 @@ export class Runtime {
   applyConfig(config: Readonly<Config>): void {
     const identity = new IdentityResolver(config.identity, { hashSecret: config.secret });
     const routes = new RouteTable(config.routes);
-    const plan = new LimitPlan(config.limits);
+    const plan = new LimitPlan(config.limits, this.controls);
     const trusted = trustedProxyList(config.identity.trustedProxies);
     const template = loadWaitingPageTemplate(config.room);
     const fresh = this.freshUpstreams(config);
@@ -167,6 +187,8 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    this.socketCloser.stop();
+    await this.controls.close();
     await this.control.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await this.limits.store.close();

@@ -4,11 +4,12 @@
  *   anteroom start --config FILE [--dev]
  *   anteroom check --config FILE [--strict]
  *   anteroom explain --config FILE METHOD URL [-H 'name: value' ...] [--ip ADDRESS]
+ *   anteroom admin COMMAND ...      (src/cli/admin.ts)
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Anteroom } from '../app.js';
 import { ConfigWatcher } from '../config/configWatcher.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
+import { ADMIN_USAGE, adminCli } from './admin.js';
 import { check } from './check.js';
 import { explain } from './explain.js';
 
@@ -21,7 +22,10 @@ const USAGE = `usage:
   anteroom explain --config FILE METHOD URL [-H 'name: value' ...] [--ip ADDRESS]
       show the tenant, client, route, limits and decision the proxy would apply to one request;
       URL is absolute or a path with -H 'host: ...'; --ip is the client's address (default 127.0.0.1)
-`;
+  anteroom admin COMMAND ...
+      talk to a running proxy's admin API (status, block, unblock, mode, override, reload; see below)
+
+${ADMIN_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,6 +34,12 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 1 : 0;
   }
   if (command === 'explain') return runExplain(rest);
+  if (command === 'admin') {
+    const out = await adminCli(rest);
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.code;
+  }
   let values: { config?: string; dev?: boolean; strict?: boolean };
   try {
     const flag = command === 'start' ? 'dev' : command === 'check' ? 'strict' : undefined;
@@ -106,6 +116,9 @@ async function start(file: string, dev: boolean): Promise<number> {
     );
     return 1;
   }
+  // Loaded here, not at the top: `check`, `explain` and `admin` start faster without the proxy and fastify.
+  const { Anteroom } = await import('../app.js');
+  const { AdminConfigError } = await import('../admin/adminServer.js');
   const app = new Anteroom(result.config, { configFile: file });
   // SIGHUP and a change of the file reload it; Anteroom.reload logs the outcome either way. The
   // handler goes in first: SIGHUP's default action ends the process.
@@ -113,6 +126,11 @@ async function start(file: string, dev: boolean): Promise<number> {
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof AdminConfigError) {
+      process.stderr.write(`${file}: refusing to start: ${err.message}\n`);
+      await app.rt.close();
+      return 1;
+    }
     app.log.fatal({ err }, 'cannot listen');
     app.log.flush();
     return 1;

@@ -200,6 +200,31 @@ export class IdentityResolver {
     return { tenant, tenantSource, clientKey, clientSource, subject };
   }
 
+  /** The names of the session cookies among the client sources; a session can be blocked only when there is one. */
+  get sessionCookies(): readonly string[] {
+    return this.clientSources.flatMap((s) => (s.kind === 'cookie' ? [s.name] : []));
+  }
+
+  /** The key of a session cookie's value: the client key a request with that cookie gets from it. */
+  sessionKey(value: string): string {
+    return `s:${this.digest(value)}`;
+  }
+
+  /**
+   * The keys of every session cookie (a `cookie` client source) the Cookie header carries, whichever
+   * source gave the client key: a blocked session stays blocked when the request also has an API key.
+   */
+  sessionKeys(cookieHeader: string | undefined): string[] {
+    const keys: string[] = [];
+    if (cookieHeader === undefined) return keys;
+    for (const source of this.clientSources) {
+      if (source.kind !== 'cookie') continue;
+      const value = readCookie(cookieHeader, source.name);
+      if (value) keys.push(this.sessionKey(value));
+    }
+    return keys;
+  }
+
   private claims(headers: IncomingHttpHeaders, from: TokenLocation): JwtClaims | null {
     if (this.jwt === null) return null;
     let token: string | undefined;

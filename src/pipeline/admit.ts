@@ -43,7 +43,9 @@ export const admit: Phase = {
     const action = classAction(state, ctx.requestClass);
     if (action === 'refuse') return shed(ctx, upstream);
     ctx.decision = 'forward';
-    if (room.config.mode === 'open') return slot(ctx);
+    // An operator's runtime mode (the tenant's, else the global one) wins over the config's.
+    const mode = ctx.rt.controls.roomMode(ctx.tenant, room.config.mode);
+    if (mode === 'open') return slot(ctx);
     const cookies = ctx.req.headers.cookie;
     const session = room.checkSession(readCookie(cookies, room.config.cookies.session), ctx.tenant, ctx.clientKey);
     if (session !== null) {
@@ -54,7 +56,7 @@ export const admit: Phase = {
     const ticket = ctx.isUpgrade || ctx.browser ? readCookie(cookies, room.config.cookies.ticket) : (header(ctx, TICKET_HEADER) ?? readCookie(cookies, room.config.cookies.ticket));
     // A newcomer goes straight on only while the upstream's controller is open, nobody waits and
     // there is room; once the controller engages, everyone new takes a place in line.
-    if (ticket === undefined && action === 'admit' && !room.engaged() && room.canStartSession(ctx.tenant) && room.hasRoom()) {
+    if (ticket === undefined && action === 'admit' && !room.engaged(mode) && room.canStartSession(ctx.tenant) && room.hasRoom()) {
       if (ctx.browser) addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
       return slot(ctx);
     }

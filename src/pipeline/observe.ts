@@ -12,6 +12,7 @@ export const observe: Phase = {
   run(ctx: RequestContext) {
     const rt = ctx.rt;
     rt.stats.record(ctx);
+    if (ctx.decision === 'refuse' && ctx.refusal !== null) rt.refusals.add(ctx.tenant, ctx.refusal);
     if (ctx.upstreamStartedAt !== 0 && !ctx.isUpgrade && !ctx.bypass && !ctx.longPoll && !ctx.eventStream) recordExchange(ctx);
     if (rt.config.log.requests && rt.log.isLevelEnabled('info')) {
       rt.log.info(

@@ -34,7 +34,7 @@ export function instrumentWebsocketProxy(upstream: Upstream): void {
       (proxySocket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
       ctx.status = 101;
       ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
-      ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket);
+      ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket, { clientIp: ctx.clientIp, routeName: ctx.routeName, cookie: ctx.req.headers.cookie });
     });
     proxyReq.once('response', (res: IncomingMessage) => {
       ctx.status = res.statusCode ?? 0;

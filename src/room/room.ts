@@ -20,6 +20,7 @@ import type { RoomConfig } from './schema.js';
 import { SequenceClock } from './sequence.js';
 import { SessionSigner, type AdmissionSession } from './session.js';
 import { ActiveSessions } from './activeSessions.js';
+import type { RoomSwitches } from './switches.js';
 import { TicketSigner, type Ticket } from './ticket.js';
 import { WaitEstimator, type WaitRange } from './waitEstimate.js';
 
@@ -76,6 +77,8 @@ export class Room {
   upstream = '';
   admitted = 0;
   rejectedTickets = 0;
+  /** The operator's switches: a paused tenant (pause, maintenance) is admitted nobody, its places kept. */
+  switches: RoomSwitches | null = null;
 
   constructor(
     config: RoomConfig,
@@ -145,9 +148,41 @@ export class Room {
     return this.queue.abandoned;
   }
 
-  /** Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so. */
-  engaged(): boolean {
-    return this.config.mode === 'queue-all' || (this.config.mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
+  /**
+   * Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so.
+   * `mode`: the one in force for the newcomer's tenant (an operator's runtime mode), else the config's.
+   */
+  engaged(mode: string = this.config.mode): boolean {
+    if (mode === 'queue-all' || mode === 'pause' || mode === 'maintenance') return true;
+    return mode === 'auto' && (this.pending.size > 0 || this.waitingForCapacity() > 0);
+  }
+
+  /** Waiters, less those of tenants an operator holds back (they wait by choice, not for capacity). */
+  private waitingForCapacity(): number {
+    let n = this.queue.size;
+    if (n === 0 || this.switches === null) return n;
+    for (const tenant of this.switches.heldBack()) {
+      const c = this.queue.countsOf(tenant);
+      n -= c.critical + c.normal + c.bulk;
+    }
+    return n;
+  }
+
+  /** The operator changed a switch: a lifted pause lets the waiting in now. */
+  switchesChanged(): void {
+    this.pump();
+  }
+
+  /** Waiters per tenant and class, for the admin status. */
+  tenantCounts(): Map<string, ReturnType<FairQueue['countsOf']>> | Promise<Map<string, ReturnType<FairQueue['countsOf']>>> {
+    const out = new Map<string, ReturnType<FairQueue['countsOf']>>();
+    for (const { tenant, ...counts } of this.queue.tenants()) out.set(tenant, counts);
+    return out;
+  }
+
+  /** Admitted sessions active on this instance, per tenant. */
+  sessionCounts(): Map<string, number> {
+    return this.active.perTenant();
   }
 
   /** Whether a newcomer may go straight on as far as the room's capacity goes (the fast path). */
@@ -357,7 +392,8 @@ export class Room {
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
       if (this.gate.inFlight(this.upstream) + this.pending.size >= this.localLimit()) break;
       if (!this.outflowAllows(now)) break;
-      const w = this.queue.next((tenant) => this.active.canAdmit(tenant));
+      const switches = this.switches;
+      const w = this.queue.next((tenant) => this.active.canAdmit(tenant) && (switches === null || !switches.paused(tenant)));
       if (w === undefined) break;
       if (!this.admit(w, now)) {
         // Its own caps (tenant, route) are full: back to its place, and stop for now.
