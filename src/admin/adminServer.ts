@@ -24,6 +24,9 @@ export interface AdminServerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** How long requests to the admin API in flight at shutdown may take before their connections are closed. */
+const CLOSE_GRACE_MS = 1_000;
+
 /** The admin listener would be open to the network: refused at start, with what to do about it. */
 export class AdminConfigError extends Error {
   constructor(message: string) {
@@ -98,7 +101,15 @@ export class AdminServer {
   async stop(): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
-    await this.app.close();
+    // fastify closes the idle keep-alive connections, but a connection busy at that moment stays
+    // open afterwards until its keep-alive timeout (72 s): a dashboard polling every second would
+    // hold up every shutdown. What is still open after a moment is closed.
+    const timer = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

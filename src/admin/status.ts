@@ -10,6 +10,7 @@
  * - `room`, `controls`, `store`: the waiting room as a whole, the operators' switches, the shared store.
  */
 import type { ControllerSnapshot } from '../control/controller.js';
+import type { Signal } from '../control/signal.js';
 import { redactUrl } from '../control/redactUrl.js';
 import type { Runtime } from '../runtime.js';
 
@@ -22,7 +23,8 @@ export interface UpstreamStatus {
   limit: number | null;
   limitSource: string;
   inFlight: number;
-  signals: unknown[];
+  /** The controller's signals, each with `ageMs`: how long ago it was read (null: never). */
+  signals: (Signal & { ageMs: number | null })[];
   /** The controller's whole snapshot (ramp, adaptive limiter, last transition), when one runs. */
   control: ControllerSnapshot | null;
 }
@@ -64,7 +66,7 @@ export async function buildStatus(rt: Runtime, startedAt: number): Promise<Recor
         limit: control !== null ? control.limit : configured === Infinity ? null : configured,
         limitSource: control !== null ? control.limitSource : configured === Infinity ? 'none' : 'config',
         inFlight: gate.inFlight(u.name),
-        signals: control?.signals ?? [],
+        signals: (control?.signals ?? []).map((s) => ({ ...s, ageMs: s.updatedAt === null ? null : Math.max(0, now - s.updatedAt) })),
         control,
       };
     })
