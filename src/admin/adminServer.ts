@@ -4,12 +4,16 @@
  * sees it, and the pipeline never imports it: it changes the runtime's switches, which the phases read.
  *
  * Every request, unknown paths included, needs the token when one is set, so that without it nothing
- * about the API is revealed. Without a token the listener refuses to start anywhere but on loopback.
+ * about the API is revealed. The one exception is the dashboard page (`GET /dashboard`): a browser
+ * cannot send the token with a navigation, and the page is a constant that holds no data; its script
+ * asks for the token and sends it with every API call (dashboard/script.ts). Without a token the
+ * listener refuses to start anywhere but on loopback.
  */
 import type { AddressInfo } from 'node:net';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { adminToken, bearerMatches, isLoopbackHost, TOKEN_ENV } from './auth.js';
+import { DASHBOARD_PATH } from './dashboard/page.js';
 import { registerRoutes } from './routes.js';
 import { AdminError, type Problem } from './problems.js';
 
@@ -58,6 +62,8 @@ export class AdminServer {
     app.addHook('onRequest', async (req, reply) => {
       const token = this.token();
       if (token === '') return;
+      // The route matched (GET or HEAD; a trailing slash or a query is the same route), never a prefix.
+      if (req.routeOptions.url === DASHBOARD_PATH) return;
       const verdict = bearerMatches(req.headers.authorization, token);
       if (verdict === 'ok') return;
       rt.log.warn({ component: 'admin', remote: req.ip, method: req.method, url: req.url, verdict }, 'admin: refused a request without a valid token');

@@ -14,6 +14,7 @@
  *   PUT    /overrides/routes/:route      the same for a route; DELETE clears it
  *   POST   /reload                       re-read and apply the config
  *   GET    /metrics                      Prometheus text format
+ *   GET    /dashboard                    the live dashboard (HTML; served without the token: dashboard/page.ts)
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Block, LimitOverride, ModeSetting } from '../controls/model.js';
@@ -22,6 +23,7 @@ import { formatRate } from '../limits/rate.js';
 import type { Runtime } from '../runtime.js';
 import type { AdminServerOptions } from './adminServer.js';
 import { errorBody } from './adminServer.js';
+import { DASHBOARD_HEADERS, DASHBOARD_HTML, DASHBOARD_PATH } from './dashboard/page.js';
 import { BLOCK_FIELDS, blockBody, MODE_FIELDS, modeBody, OVERRIDE_FIELDS, overrideBody, tenantParam } from './bodies.js';
 import { AdminError, parseBody, parseParam } from './problems.js';
 import { buildStatus } from './status.js';
@@ -120,6 +122,8 @@ export function registerRoutes(app: FastifyInstance, rt: Runtime, o: RouteOption
     const text = await o.metrics.render();
     return reply.header('content-type', o.metrics.contentType).send(text);
   });
+
+  app.get(DASHBOARD_PATH, async (_req, reply) => reply.headers(DASHBOARD_HEADERS).send(DASHBOARD_HTML));
 }
 
 function changed<T>(reply: FastifyReply, name: string, view: unknown, r: Changed<T>): FastifyReply {
