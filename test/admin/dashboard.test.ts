@@ -295,6 +295,9 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
       await adminOk(s.proxy, 'POST', '/blocks', { kind: 'tenant', value: 'initech', reason: 'reconnect storm, INC-42', ttlS: 900, closeWebsockets: true });
       await until(async () => (await rows(page, '#block-rows')).map((r) => r.slice(0, 4)), [['tenant', 'initech', 'reconnect storm, INC-42', 'all requests; open websockets closed']]);
       expect(await visible(page, '#blocks-none')).toBe(false);
+      // Its refusals show on the tenant's row, by code.
+      expect((await request(s, 'initech', 'i0').reply).status).toBe(403);
+      await until(async () => (await rows(page, '#tenant-rows')).find((r) => r[0] === 'initech')?.[9], '1ANT_BLOCKED 1');
 
       const shot = await saveScreenshot(page, 'dashboard');
       expect((await stat(shot)).size).toBeGreaterThan(10_000);
@@ -328,10 +331,16 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
       // All of it without leaving the page, and without a CSP or script error.
       expect(await page.evaluate('window.__sameDocument')).toBe(true);
       expect(problems).toEqual([]);
+
+      // "Forget token": the form again, nothing kept.
+      await page.getByRole('button', { name: 'Forget token' }).click();
+      await until(() => visible(page, '#login'), true);
+      expect(await visible(page, '#board')).toBe(false);
+      expect(await page.evaluate("sessionStorage.getItem('anteroom-admin-token')")).toBe(null);
     });
   });
 
-  it('without a token configured (loopback) shows the figures at once; when the listener goes away it says the connection is lost', async () => {
+  it('without a token configured (loopback) shows the figures at once, switches maintenance for everyone; when the listener goes away it says the connection is lost', async () => {
     const s = await setup({ admin: { token: '' } });
     await withPage(
       async (page) => {
@@ -345,6 +354,23 @@ describe('the dashboard in Chromium', { timeout: 180_000 }, () => {
         await saveScreenshot(page, 'dashboard-dark');
         const serious = seriousViolations(await axeViolations(page));
         expect(serious, describeViolations(serious)).toEqual([]);
+
+        // Maintenance for everyone, with a message, after a confirmation; then cleared from the list.
+        await page.getByRole('radio', { name: /^maintenance/ }).check();
+        await page.getByLabel('Message on the maintenance page (maintenance only)').fill('Back at 14:00 UTC');
+        await page.getByLabel('Reason, for the log and the other operators').fill('database upgrade');
+        await page.getByRole('button', { name: 'Apply mode' }).click();
+        expect(await text(page, '#confirm-text')).toContain('with your message');
+        await page.getByRole('button', { name: 'Start maintenance for everyone' }).click();
+        await until(() => text(page, '#mode-result'), 'Everyone: maintenance is in force.');
+        expect((await admin(s.proxy, 'GET', '/modes', undefined, null)).json()['global']).toMatchObject({ mode: 'maintenance', message: 'Back at 14:00 UTC', reason: 'database upgrade' });
+        await until(async () => (await text(page, '#alerts'))?.includes('Global mode MAINTENANCE'), true);
+        expect(await text(page, '#modes-list')).toContain('Message: Back at 14:00 UTC');
+        expect(await text(page, '#room-mode')).toBe('maintenance (set at runtime; the config says auto)');
+        await page.getByRole('button', { name: 'Clear the runtime mode of everyone' }).click();
+        await until(() => text(page, '#mode-result'), 'Everyone: the runtime mode is cleared.');
+        expect((await admin(s.proxy, 'GET', '/modes', undefined, null)).json()['global']).toBe(null);
+        await until(() => visible(page, '#modes-none'), true);
         expect(problems).toEqual([]);
 
         // A browser polling the admin listener keeps connections open; they must not hold the
