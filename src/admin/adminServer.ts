@@ -61,7 +61,14 @@ export class AdminServer {
     this.app = app;
     app.addHook('onRequest', async (req, reply) => {
       const token = this.token();
-      if (token === '') return;
+      if (token === '') {
+        // Open (loopback only): a page elsewhere could still reach it through DNS rebinding, its own
+        // name resolving to 127.0.0.1; its requests then name that host, which is refused here.
+        const host = hostName(req.headers.host);
+        if (host !== null && isLoopbackHost(host)) return;
+        rt.log.warn({ component: 'admin', remote: req.ip, host: req.headers.host }, 'admin: refused a request for a host that is not loopback while no token is set');
+        return reply.code(403).send({ error: 'forbidden', message: `without an admin token the admin API answers only requests addressed to a loopback host (localhost, 127.0.0.1, [::1]); got Host "${String(req.headers.host ?? '')}". Set admin.token to use another name` });
+      }
       // The route matched (GET or HEAD; a trailing slash or a query is the same route), never a prefix.
       if (req.routeOptions.url === DASHBOARD_PATH) return;
       const verdict = bearerMatches(req.headers.authorization, token);
@@ -122,4 +129,15 @@ export class AdminServer {
 export function errorBody(status: number, message: string, problems: readonly Problem[] = []): Record<string, unknown> {
   const error = status === 400 ? 'bad request' : status === 401 ? 'unauthorized' : status === 404 ? 'not found' : status === 422 ? 'invalid config' : status >= 500 ? 'internal error' : 'error';
   return problems.length > 0 ? { error, message, problems } : { error, message };
+}
+
+/** The host name of a Host header, without its port; null when there is none. */
+function hostName(header: string | undefined): string | null {
+  if (header === undefined || header === '') return null;
+  if (header.startsWith('[')) {
+    const end = header.indexOf(']');
+    return end === -1 ? null : header.slice(0, end + 1);
+  }
+  const colon = header.indexOf(':');
+  return colon === -1 ? header : header.slice(0, colon);
 }

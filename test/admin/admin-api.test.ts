@@ -4,6 +4,7 @@
  * value, the listener refuses a non-loopback host without a token, /status has what a dashboard
  * polls for, /reload re-reads the start file and refuses a broken one, /metrics serves a registry.
  */
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -264,6 +265,33 @@ describe('admin listener address', () => {
     await app.start();
     try {
       expect((await admin({ app, port: 0, url: '', config, stop: () => app.stop(0) }, 'GET', '/blocks', undefined, null)).status).toBe(200);
+    } finally {
+      await app.stop(0);
+    }
+  });
+
+  it('without a token, refuses requests that name another host (DNS rebinding), and changes nothing', async () => {
+    const config = proxyConfig(origin.url);
+    const app = new Anteroom(config, { logger: silentLogger(), env: {} });
+    await app.start();
+    const port = app.adminAddress!.port;
+    const ask = (host: string, method = 'GET', path = '/status', body?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path, method, headers: { host, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost']) expect((await ask(host)).status).toBe(200);
+      const evil = await ask(`rebound.example:${port}`);
+      expect(evil.status).toBe(403);
+      expect(JSON.parse(evil.body)['message']).toMatch(/loopback host.*got Host "rebound.example:\d+".*Set admin.token/);
+      expect((await ask('rebound.example', 'PUT', '/modes', JSON.stringify({ mode: 'pause' }))).status).toBe(403);
+      expect(app.rt.controls.roomMode('any', 'auto')).toBe('auto');
     } finally {
       await app.stop(0);
     }
