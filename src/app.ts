@@ -57,6 +57,7 @@ export class Anteroom {
         resolve();
       });
     });
+    this.rt.control.start();
     const address = this.server.address() as AddressInfo;
     this.log.info({ address: address.address, port: address.port, upstreams: [...this.rt.upstreams.keys()] }, 'anteroom listening');
     return address;

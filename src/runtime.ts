@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { ControlPlane } from './control/controlPlane.js';
+import type { Controller } from './control/controller.js';
 import { IdentityResolver } from './identity/identityResolver.js';
 import { Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
@@ -32,6 +34,8 @@ export class Runtime {
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
   /** The waiting room; survives reloads with everyone's place. */
   readonly room: Room;
+  /** Per-upstream controllers: signals, state, the limit in force; they survive reloads. */
+  readonly control: ControlPlane;
   /** Signs tickets and sessions: the configured secret, or one generated for this process. */
   readonly secret: string;
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
@@ -61,7 +65,15 @@ export class Runtime {
         : new Room(config.room, this.secret, this.limits.gate, log);
     // A freed slot goes first to a request already waiting for one (gate FIFO), then to the room.
     this.limits.gate.onRelease = () => this.room.pump();
+    this.control = new ControlPlane(log, config.control.eventLoopResolutionMs);
+    this.control.onTick = () => this.applyLimits();
+    this.control.inflightOf = (name) => this.limits.gate.inFlight(name);
     this.applyConfig(config);
+  }
+
+  /** The controller of each upstream that has a `control` entry, by upstream name. */
+  get controllers(): ReadonlyMap<string, Controller> {
+    return this.control.controllers;
   }
 
   nextRequestId(): string {
@@ -98,6 +110,7 @@ export class Runtime {
     for (const [name, upstream] of this.upstreams) {
       if (!(name in config.upstreams)) {
         this.upstreams.delete(name);
+        this.limits.gate.setUpstreamLimit(name, Infinity);
         void upstream.close();
       }
     }
@@ -105,10 +118,37 @@ export class Runtime {
     this.defaultUpstream = this.upstreams.get(defaultName)!;
     this.room.reconfigure(config.room);
     this.room.upstream = defaultName;
-    this.room.limit = config.room.concurrency ?? this.defaultUpstream.settings.concurrency ?? Infinity;
+    this.control.configure(
+      config.control,
+      [...this.upstreams.values()].map((u) => ({ name: u.name, url: u.settings.url, configuredLimit: this.configuredLimit(u) })),
+    );
+  }
+
+  /**
+   * The full in-flight limit of an upstream before any controller lowers it: for the room's upstream
+   * `room.concurrency` (default: the upstream's own), for the others their `concurrency`.
+   */
+  private configuredLimit(u: Upstream): number {
+    const own = u.settings.concurrency ?? Infinity;
+    return u.name === this.room.upstream ? (this.config.room.concurrency ?? own) : own;
+  }
+
+  /**
+   * Applies the limits in force (controllers' adaptive limits and slow-start ramps, or the configured
+   * ones, never above an upstream's own `concurrency`) to the room and the concurrency gate; runs after
+   * each control tick and each reconfiguration. A raised limit lets waiters in at once.
+   */
+  applyLimits(): void {
+    for (const u of this.upstreams.values()) {
+      const inForce = this.control.limit(u.name, this.configuredLimit(u));
+      if (u.name === this.room.upstream) this.room.limit = inForce;
+      this.limits.gate.setUpstreamLimit(u.name, Math.min(u.settings.concurrency ?? Infinity, inForce));
+    }
+    this.room.pump();
   }
 
   async close(): Promise<void> {
+    await this.control.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await this.limits.store.close();
     await this.room.close();

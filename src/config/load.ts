@@ -81,6 +81,17 @@ function crossChecks(config: Config): ConfigError[] {
     }
   });
   errors.push(...checkControlUpstreams(config.control, names));
+  const roomUpstream = config.defaultUpstream ?? names[0];
+  for (const [name, c] of Object.entries(config.control.upstreams)) {
+    const upstream = config.upstreams[name];
+    if (upstream === undefined || c.limit.static !== undefined || c.limit.adaptive !== undefined || upstream.concurrency !== undefined) continue;
+    if (name === roomUpstream && config.room.concurrency !== undefined) continue;
+    // Engaging the room means admitting against a limit; with none, everyone would be let in at once.
+    errors.push({
+      path: `control.upstreams.${name}.limit`,
+      message: `no in-flight limit to admit against while engaged: set limit.static or limit.adaptive here, upstreams.${name}.concurrency${name === roomUpstream ? ', or room.concurrency' : ''}`,
+    });
+  }
   return errors;
 }
 

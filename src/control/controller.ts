@@ -3,7 +3,8 @@
  * in-flight limit in force.
  *
  * The limit in force is min(base, ramp(full)):
- * - full: `limit.static`, else `limit.adaptive.max`, else Infinity (no limit of its own);
+ * - full: `limit.static`, else `limit.adaptive.max`, else the concurrency configured elsewhere
+ *   (`setConfiguredLimit`: the room's or the upstream's), else Infinity;
  * - base: the adaptive limiter's limit while the room is engaged and `limit.adaptive` is set, else full;
  * - ramp: slow start from `slowStart.floor` of full, after start, after release (from the limit in
  *   force at that moment, never below it), and after the probe sees the upstream come back.
@@ -74,6 +75,8 @@ export class Controller {
   private started = false;
   /** The adaptive settings the limiter was built with, to keep it (and its RTT baseline) across reloads. */
   private adaptiveConfig: UpstreamControlConfig['limit']['adaptive'];
+  /** The full limit when the control section sets none: `room.concurrency` or the upstream's `concurrency`. */
+  private configuredLimit = Infinity;
   lastTransition: Transition | null = null;
 
   constructor(upstream: string, config: UpstreamControlConfig, opts: ControllerOptions = {}) {
@@ -122,15 +125,25 @@ export class Controller {
     return this.probe === null ? null : (await this.probe.probeOnce()).ok;
   }
 
-  /** Reads every signal and runs the state machine; returns the transition, if any. */
-  tick(): Transition | null {
+  /**
+   * Reads every signal and runs the state machine; returns the transition, if any. `inflight`: the
+   * requests in flight at the upstream now, which is where an adaptive limit starts when engaging.
+   */
+  tick(inflight?: number): Transition | null {
     const before = this.limit;
-    const t = this.machine.update(this.signals());
+    const signals = this.signals();
+    // While a signal is over its threshold the limiter may shrink but not grow: a database whose
+    // connections pile up (incident 003) says so before the latency does.
+    this.gradient?.setDistressed(signals.some((s) => s.state === 'over'));
+    const t = this.machine.update(signals);
     if (t === null) return null;
     this.lastTransition = t;
     if (t.from === 'open' && this.gradient !== null) {
-      // Engaging: the adaptive limit starts from what was allowed a moment ago (or its configured initial).
-      this.gradient.reset(this.config.limit.adaptive?.initial ?? (before === Infinity ? this.config.limit.adaptive!.max : before));
+      // Engaging: the adaptive limit starts from its configured initial, else from what the upstream
+      // is handling now (it is in distress at this load: nothing more is let on until it copes), never
+      // above what was allowed a moment ago.
+      const allowed = before === Infinity ? this.config.limit.adaptive!.max : before;
+      this.gradient.reset(this.config.limit.adaptive?.initial ?? Math.min(allowed, inflight ?? allowed));
     }
     if (t.to === 'open') {
       // Releasing: ramp from the limit in force now, so nothing jumps (incident 004).
@@ -218,8 +231,13 @@ export class Controller {
     await Promise.all([...this.sources.map((s) => s.close?.()), this.probe?.close()]);
   }
 
+  /** Sets the full limit used when neither `limit.static` nor `limit.adaptive` is configured. */
+  setConfiguredLimit(limit: number): void {
+    this.configuredLimit = limit;
+  }
+
   private fullLimit(): number {
-    return this.config.limit.static ?? this.config.limit.adaptive?.max ?? Infinity;
+    return this.config.limit.static ?? this.config.limit.adaptive?.max ?? this.configuredLimit;
   }
 
   private makeProbe(config: UpstreamControlConfig): Probe | null {

@@ -18,7 +18,9 @@
  * and only when no queueing shows (gradient 1), so the limit creeps up instead of overshooting. A
  * window whose highest in-flight count stayed under half the limit says nothing about capacity (the
  * traffic, not the upstream, bounded it) and leaves the limit alone. A window with a dropped
- * exchange (timeout, 5xx) does not grow the limit.
+ * exchange (timeout, 5xx) does not grow the limit, and neither does one closed while the owner says
+ * the upstream is in distress by another signal (`setDistressed`: database connections over their
+ * threshold, say).
  *
  * Pure: samples in, limit out, time from an injected clock.
  */
@@ -76,6 +78,7 @@ export class GradientLimiter {
   private count = 0;
   private maxInflight = 0;
   private dropped = false;
+  private distressed = false;
 
   constructor(opts: GradientLimiterOptions) {
     if (!(opts.min >= 1 && opts.max >= opts.min)) throw new RangeError(`expected 1 <= min <= max, got min ${opts.min}, max ${opts.max}`);
@@ -111,6 +114,11 @@ export class GradientLimiter {
     if (now - this.windowStart >= this.windowMs && this.count >= this.minSamples) this.closeWindow();
   }
 
+  /** While true, windows may shrink the limit but never grow it. */
+  setDistressed(distressed: boolean): void {
+    this.distressed = distressed;
+  }
+
   /** Starts over from `limit` (e.g. when engaging from the static limit); the RTT baseline is kept. */
   reset(limit: number): void {
     this.estimate = clamp(limit, this.min, this.max);
@@ -144,7 +152,7 @@ export class GradientLimiter {
     // A zero short RTT (sub-resolution responses) is no queueing at all.
     const gradient = shortRtt > 0 ? clamp((this.tolerance * this.longRtt) / shortRtt, 0.5, 1) : 1;
     this.lastGradient = gradient;
-    const queue = gradient === 1 && !dropped ? (this.queueSize ?? Math.max(1, Math.sqrt(this.estimate))) : 0;
+    const queue = gradient === 1 && !dropped && !this.distressed ? (this.queueSize ?? Math.max(1, Math.sqrt(this.estimate))) : 0;
     const target = this.estimate * gradient + queue;
     this.estimate = clamp(this.estimate * (1 - this.smoothing) + target * this.smoothing, this.min, this.max);
   }

@@ -4,10 +4,13 @@
  * that now fits is admitted. (The waiting room replaces this wait for the traffic it queues.)
  */
 
-/** The slots one request needs: one on each counter whose cap is finite. */
+/**
+ * The slots one request needs: one on each counter whose cap is finite. The upstream's cap is the
+ * gate's own (`setUpstreamLimit`), read when the slot is taken: it moves while requests wait (slow
+ * start, the adaptive limit), and a request queued under a lower limit must be let in under the new one.
+ */
 export interface Claim {
   readonly upstream: string;
-  readonly upstreamCap: number;
   readonly tenant: string;
   readonly tenantCap: number;
   readonly route: string;
@@ -29,9 +32,23 @@ export class ConcurrencyGate {
   private readonly byUpstream = new Map<string, number>();
   private readonly byTenant = new Map<string, number>();
   private readonly byRoute = new Map<string, number>();
+  /** The limit in force per upstream; absent means none. */
+  private readonly upstreamLimits = new Map<string, number>();
   private readonly queue: Waiter[] = [];
   /** Called after every release, once the gate's own waiters had their turn (the room pumps here). */
   onRelease: (() => void) | null = null;
+
+  /** Sets an upstream's in-flight limit (Infinity for none); a raised one lets waiters in at once. */
+  setUpstreamLimit(upstream: string, limit: number): void {
+    const before = this.upstreamLimit(upstream);
+    if (limit === Infinity) this.upstreamLimits.delete(upstream);
+    else this.upstreamLimits.set(upstream, limit);
+    if (limit > before) this.drain();
+  }
+
+  upstreamLimit(upstream: string): number {
+    return this.upstreamLimits.get(upstream) ?? Infinity;
+  }
 
   inFlight(upstream: string): number {
     return this.byUpstream.get(upstream) ?? 0;
@@ -103,7 +120,7 @@ export class ConcurrencyGate {
 
   private fits(c: Claim): boolean {
     return (
-      (this.byUpstream.get(c.upstream) ?? 0) < c.upstreamCap &&
+      (this.byUpstream.get(c.upstream) ?? 0) < this.upstreamLimit(c.upstream) &&
       (this.byTenant.get(c.tenant) ?? 0) < c.tenantCap &&
       (this.byRoute.get(c.route) ?? 0) < c.routeCap
     );

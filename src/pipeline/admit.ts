@@ -13,6 +13,7 @@
  * 001: one account's automation took every worker); a request over a cap waits in a bounded FIFO.
  * Bypass routes take no slot; websocket upgrades take none once they are let in.
  */
+import { classAction } from '../control/shedPolicy.js';
 import { readCookie } from '../identity/cookies.js';
 import type { Claim, ConcurrencyGate } from '../limits/concurrencyGate.js';
 import { jitteredRetryAfterSeconds } from '../limits/rateLimitHeaders.js';
@@ -34,6 +35,12 @@ export const admit: Phase = {
       ctx.decision = 'bypass';
       return NEXT;
     }
+    // What the upstream's controller says for this class (control/shedPolicy.ts): under shedding the
+    // bulk class is refused whatever it holds, critical skips the room but not the limit in force.
+    const upstream = ctx.upstream!.name;
+    const state = ctx.rt.control.state(upstream);
+    const action = classAction(state, ctx.requestClass);
+    if (action === 'refuse') return shed(ctx, upstream);
     ctx.decision = 'forward';
     if (room.config.mode === 'open') return slot(ctx);
     const cookies = ctx.req.headers.cookie;
@@ -42,14 +49,28 @@ export const admit: Phase = {
       if (session.renewed !== null) addCookie(ctx, sessionCookie(room, session.renewed));
       return slot(ctx);
     }
+    if (state === 'shedding' && action === 'admit') return slot(ctx);
     const ticket = ctx.isUpgrade || ctx.browser ? readCookie(cookies, room.config.cookies.ticket) : (header(ctx, TICKET_HEADER) ?? readCookie(cookies, room.config.cookies.ticket));
-    if (ticket === undefined && !room.engaged() && room.canStartSession(ctx.tenant) && room.hasRoom()) {
+    // A newcomer goes straight on only while the upstream's controller is open, nobody waits and
+    // there is room; once the controller engages, everyone new takes a place in line.
+    if (ticket === undefined && action === 'admit' && !room.engaged() && room.canStartSession(ctx.tenant) && room.hasRoom()) {
       if (ctx.browser) addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
       return slot(ctx);
     }
     return wait(ctx, ticket);
   },
 };
+
+/** Shedding: the bulk class is refused with 503 and Retry-After until the upstream recovers. */
+function shed(ctx: RequestContext, upstream: string): PhaseOutcome {
+  // Shedding ends only after release.forS of calm, so an earlier retry would only be shed again.
+  const releaseS = ctx.rt.config.control.upstreams[upstream]?.release.forS ?? 30;
+  const seconds = jitteredRetryAfterSeconds(Math.max(1, releaseS) * 1000);
+  ctx.refusalSource = `control.upstreams.${upstream}.shed`;
+  const detail = `The upstream is overloaded and ${ctx.requestClass} requests are shed until it recovers. Retry after ${seconds} s.`;
+  if (ctx.isUpgrade) return refuseUpgrade(ctx, 'ANT_SHED', detail, seconds * 1000, ctx.rt.config.limits.websocket.refuseWith, seconds);
+  return refuse(ctx, 'ANT_SHED', detail, { 'retry-after': String(seconds) });
+}
 
 /** Takes a place in the room (or finds the one the ticket names). */
 function wait(ctx: RequestContext, ticket: string | undefined): PhaseOutcome | Promise<PhaseOutcome> {
@@ -117,15 +138,12 @@ function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: st
   });
 }
 
-/** The concurrency slots this request needs: upstream (at most the room's limit), route and tenant. */
+/** The concurrency slots this request needs: upstream (its limit in force, kept by the gate), route and tenant. */
 function claimFor(ctx: RequestContext): Claim {
   const rt = ctx.rt;
   const upstream = ctx.upstream!;
-  const own = upstream.settings.concurrency ?? Infinity;
-  const upstreamCap = upstream.name === rt.room.upstream ? Math.min(own, rt.room.limit) : own;
   return {
     upstream: upstream.name,
-    upstreamCap,
     tenant: ctx.tenant,
     tenantCap: rt.limits.plan.tenantPlan(ctx.tenant).concurrency,
     route: ctx.routeName,
@@ -138,8 +156,8 @@ function slot(ctx: RequestContext): PhaseOutcome | Promise<PhaseOutcome> {
   if (ctx.isUpgrade) return NEXT;
   const rt = ctx.rt;
   const claim = claimFor(ctx);
-  if (claim.upstreamCap === Infinity && claim.tenantCap === Infinity && claim.routeCap === Infinity) return NEXT;
   const gate = rt.limits.gate;
+  if (gate.upstreamLimit(claim.upstream) === Infinity && claim.tenantCap === Infinity && claim.routeCap === Infinity) return NEXT;
   if (gate.tryAcquire(claim)) {
     ctx.slot = claim;
     return NEXT;
@@ -173,7 +191,11 @@ function slot(ctx: RequestContext): PhaseOutcome | Promise<PhaseOutcome> {
 
 /** The config entry whose cap kept the request waiting, for the log line. */
 function capSource(ctx: RequestContext, c: Claim, gate: ConcurrencyGate): string {
-  if (gate.inFlight(c.upstream) >= c.upstreamCap) return ctx.rt.room.limit === c.upstreamCap ? 'room.concurrency' : `upstreams.${c.upstream}.concurrency`;
+  if (gate.inFlight(c.upstream) >= gate.upstreamLimit(c.upstream)) {
+    const rt = ctx.rt;
+    if (rt.controllers.has(c.upstream)) return `control.upstreams.${c.upstream}.limit`;
+    return c.upstream === rt.room.upstream && rt.config.room.concurrency !== undefined ? 'room.concurrency' : `upstreams.${c.upstream}.concurrency`;
+  }
   if (gate.routeInFlight(c.route) >= c.routeCap) return `routes[${c.route}].limits.concurrency`;
   return ctx.rt.config.limits.tenants[c.tenant]?.concurrency !== undefined ? `limits.tenants.${c.tenant}.concurrency` : 'limits.tenant.concurrency';
 }

@@ -57,6 +57,8 @@ export class RequestContext {
   routeName = 'default';
   /** A bypass route goes straight to forward: no rate limits, never queued. */
   bypass = false;
+  /** A long-poll route: its responses wait for events, so their latency says nothing of the upstream's health. */
+  longPoll = false;
   /** Per-route bucket override, when the route has one. */
   routeLimits: RouteLimits | null = null;
   /** Per-route concurrency cap, Infinity when none. */
@@ -87,6 +89,10 @@ export class RequestContext {
   upstreamStartedAt = 0;
   /** Time to the upstream's response headers, in ms; -1 if there was none. */
   upstreamMs = -1;
+  /** Requests in flight at the upstream (from this instance) when this one was sent, for the adaptive limiter. */
+  inflightAtSend = 0;
+  /** The upstream answered with a stream of events (text/event-stream): its timing is the client's, not the upstream's. */
+  eventStream = false;
   /** Set when the client went away before its response was complete. */
   clientAborted = false;
   /** Set once the client's connection (response or upgrade socket) has closed; observe has run. */

@@ -10,6 +10,7 @@ export const observe: Phase = {
   name: 'observe',
   run(ctx: RequestContext) {
     const rt = ctx.rt;
+    if (ctx.upstreamStartedAt !== 0 && !ctx.isUpgrade && !ctx.bypass && !ctx.longPoll && !ctx.eventStream) recordExchange(ctx);
     if (rt.config.log.requests && rt.log.isLevelEnabled('info')) {
       rt.log.info(
         {
@@ -38,3 +39,20 @@ export const observe: Phase = {
     return NEXT;
   },
 };
+
+/**
+ * Feeds the upstream's controller: the time to response headers, and whether the exchange failed (a
+ * 5xx, or no answer: a timeout, a refused or reset connection, whose latency is the time until it
+ * failed). A client that went away before the headers tells nothing about the upstream.
+ */
+function recordExchange(ctx: RequestContext): void {
+  const controller = ctx.rt.controllers.get(ctx.upstream!.name);
+  if (controller === undefined) return;
+  if (ctx.upstreamMs >= 0) {
+    controller.recordResponse(ctx.upstreamMs, ctx.status >= 500, ctx.inflightAtSend);
+    return;
+  }
+  const r = ctx.refusal;
+  if (r !== 'ANT_UPSTREAM_TIMEOUT' && r !== 'ANT_UPSTREAM_UNREACHABLE' && r !== 'ANT_UPSTREAM_RESET' && r !== 'ANT_UPSTREAM_BAD_RESPONSE') return;
+  controller.recordResponse(performance.now() - ctx.upstreamStartedAt, true, ctx.inflightAtSend);
+}

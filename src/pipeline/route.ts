@@ -15,6 +15,7 @@ export const route: Phase = {
     ctx.requestClass = route.class;
     ctx.cost = route.cost;
     ctx.bypass = route.bypass;
+    ctx.longPoll = route.longPoll;
     const limits = route.limits;
     ctx.routeLimits = limits?.rate !== undefined ? { name: route.name, rate: limits.rate, burst: limits.burst } : null;
     ctx.routeConcurrency = limits?.concurrency ?? Infinity;

@@ -24,7 +24,7 @@ export function forwardHttp(ctx: RequestContext, upstream: Upstream, forwardedFo
     host: req.headers.host ?? '',
   });
   const handler = new ForwardHandler(ctx, res, upstream);
-  upstream.inFlight++;
+  ctx.inflightAtSend = ++upstream.inFlight;
   ctx.upstreamStartedAt = performance.now();
   upstream.pool.dispatch(
     {
@@ -109,8 +109,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
     ctx.status = statusCode;
+    const type = headers['content-type'];
+    ctx.eventStream = typeof type === 'string' && type.startsWith('text/event-stream');
     if (ctx.clientAborted) return;
     const out = clientResponseHeaderList(headers, ctx.id);
+    // Tells the application (and its users' pages) how the upstream is doing: open, queueing, shedding.
+    out.push('anteroom-state', ctx.rt.control.state(this.upstream.name));
     if (ctx.rt.draining) out.push('connection', 'close');
     // limits.headersOnSuccess: the rate-limit phase computed the fields but only a refusal sent them.
     // Both fields are structured-field lists, so the upstream's own policies are kept after ours.

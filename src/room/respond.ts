@@ -108,6 +108,8 @@ function statusReply(ctx: RequestContext, room: Room, st: RoomStatusAnswer): Pha
   } else {
     body = { state: st.state, position: null, etaSeconds: null, pollAfterMs: room.pollAfterMs(null) };
   }
+  const rt = ctx.rt;
+  body.load = rt.control.view(room.upstream, room.limit);
   send(ctx, 200, headers, JSON.stringify(body));
   return ANSWERED;
 }

@@ -19,6 +19,8 @@ export interface Route {
   readonly class: RouteClass;
   readonly cost: number;
   readonly bypass: boolean;
+  /** Left out of the latency and error-rate signals (responses that wait for events). */
+  readonly longPoll: boolean;
   readonly upstream?: string;
   readonly limits?: Readonly<RouteLimits>;
   readonly host?: string;
@@ -34,7 +36,7 @@ export interface RouteMatch {
 }
 
 /** What a request that no rule matches gets. */
-export const FALLBACK_ROUTE: Route = Object.freeze({ name: 'default', class: 'normal', cost: 1, bypass: false });
+export const FALLBACK_ROUTE: Route = Object.freeze({ name: 'default', class: 'normal', cost: 1, bypass: false, longPoll: false });
 export const FALLBACK_MATCH: RouteMatch = Object.freeze({ index: -1, route: FALLBACK_ROUTE });
 
 /** One line of `anteroom check`'s route listing. */
@@ -119,7 +121,7 @@ export class RouteTable {
 function toRoute(rule: RouteConfig, index: number): Route {
   const route: {
     -readonly [K in keyof Route]: Route[K];
-  } = { name: rule.name ?? `routes[${index}]`, class: rule.class, cost: rule.cost, bypass: rule.bypass };
+  } = { name: rule.name ?? `routes[${index}]`, class: rule.class, cost: rule.cost, bypass: rule.bypass, longPoll: rule.longPoll };
   if (rule.upstream !== undefined) route.upstream = rule.upstream;
   if (rule.limits !== undefined) route.limits = Object.freeze({ ...rule.limits });
   if (rule.host !== undefined) route.host = rule.host;

@@ -65,6 +65,11 @@ export const routeSchema = z.strictObject({
   cost: z.int().min(0).max(10_000).default(1),
   /** Send straight upstream, skipping rate limits and the waiting room. */
   bypass: z.boolean().default(false),
+  /**
+   * Responses that wait for events (long polls): admitted as usual, but left out of the latency and
+   * error-rate signals, whose job is to tell how fast the upstream answers.
+   */
+  longPoll: z.boolean().default(false),
   /** The upstream for this route; default: the config's default upstream. */
   upstream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected an upstream name').optional(),
   limits: routeLimitsSchema.optional(),

@@ -153,6 +153,35 @@ describe('Controller', () => {
     expect(transitions.map((t) => t.to)).toEqual(['queueing', 'shedding', 'queueing', 'open']);
   });
 
+  it('starts the adaptive limit from the in-flight count when engaging, and holds it while the database stays over', () => {
+    const clock = new FakeClock(0);
+    const db = new ManualSource('db.postgres', 80);
+    const c = make(clock, { engage: { forS: 0 }, release: { forS: 5 }, limit: { adaptive: { min: 5, max: 100, windowMs: 1_000, minSamples: 10 } }, slowStart: { onStart: false } }, [db]);
+    c.start();
+    traffic(clock, c, 50, 20, 30);
+    expect(c.tick(30)).toBeNull();
+    expect(c.limit).toBe(100);
+    db.value = 90;
+    clock.advance(1_000);
+    expect(c.tick(30)).toMatchObject({ from: 'open', to: 'queueing' });
+    // The upstream is in distress at 30 in flight: that is where the limit starts, not at 100.
+    expect(c.limit).toBe(30);
+    // Latency is fine, but the database is still over: the limit does not creep up.
+    for (let s = 0; s < 20; s++) {
+      traffic(clock, c, 20, 20, c.limit);
+      c.tick(c.limit);
+    }
+    expect(c.limit).toBe(30);
+    // The database calms down: the limit may grow again (still engaged until the release time).
+    db.value = 10;
+    for (let s = 0; s < 3; s++) {
+      traffic(clock, c, 20, 20, c.limit);
+      c.tick(c.limit);
+    }
+    expect(c.state).toBe('queueing');
+    expect(c.limit).toBeGreaterThan(30);
+  });
+
   it('engages on the error rate of recorded failures', () => {
     const clock = new FakeClock(0);
     const c = make(clock, { engage: { errorRate: 0.1, forS: 1 }, window: { errorRateMinSamples: 10 } });

@@ -80,6 +80,23 @@ describe('GradientLimiter (Gradient2 shape)', () => {
     expect(g.limit).toBeGreaterThan(50);
   });
 
+  it('does not grow while distressed by another signal, but still shrinks, and grows again once it is not', () => {
+    const clock = new FakeClock(0);
+    const g = new GradientLimiter({ min: 5, max: 200, initial: 50, now: clock.now });
+    drive(clock, g, 20, 50); // baseline, and growth from 50
+    const grown = g.limit;
+    expect(grown).toBeGreaterThan(50);
+    g.setDistressed(true);
+    drive(clock, g, 30, 50);
+    expect(g.limit).toBe(grown);
+    drive(clock, g, 10, 400);
+    expect(g.limit).toBeLessThan(grown);
+    const shrunk = g.limit;
+    g.setDistressed(false);
+    drive(clock, g, 60, 50);
+    expect(g.limit).toBeGreaterThan(shrunk);
+  });
+
   it('waits for minSamples before closing a window', () => {
     const clock = new FakeClock(0);
     const g = new GradientLimiter({ min: 1, max: 100, minSamples: 10, now: clock.now });

@@ -22,7 +22,7 @@ describe('RouteTable.match', () => {
     const t = table([{ path: '/static/**', bypass: true }]);
     const m = get(t, '/checkout');
     expect(m).toBe(FALLBACK_MATCH);
-    expect(m).toEqual({ index: -1, route: { name: 'default', class: 'normal', cost: 1, bypass: false } });
+    expect(m).toEqual({ index: -1, route: { name: 'default', class: 'normal', cost: 1, bypass: false, longPoll: false } });
     expect(get(table([]), '/anything')).toBe(FALLBACK_MATCH);
   });
 
@@ -109,7 +109,7 @@ describe('RouteTable.match', () => {
     expect(Object.isFrozen(m.route.limits)).toBe(true);
     expect(Object.isFrozen(m.route.methods)).toBe(true);
     expect(Object.isFrozen(FALLBACK_MATCH.route)).toBe(true);
-    expect(m.route).toEqual({ name: 'a', class: 'normal', cost: 1, bypass: false, path: '/a/**', methods: ['GET'], limits: { rate: 5, concurrency: 2 } });
+    expect(m.route).toEqual({ name: 'a', class: 'normal', cost: 1, bypass: false, longPoll: false, path: '/a/**', methods: ['GET'], limits: { rate: 5, concurrency: 2 } });
   });
 
   it('carries upstream and limit overrides', () => {

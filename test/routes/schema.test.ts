@@ -9,7 +9,7 @@ function issues(rules: unknown): { path: string; message: string }[] {
 describe('routesSchema', () => {
   it('fills defaults and parses rates', () => {
     expect(routesSchema.parse(undefined)).toEqual([]);
-    expect(routesSchema.parse([{ path: '/static/**' }])).toEqual([{ path: '/static/**', class: 'normal', cost: 1, bypass: false }]);
+    expect(routesSchema.parse([{ path: '/static/**' }])).toEqual([{ path: '/static/**', class: 'normal', cost: 1, bypass: false, longPoll: false }]);
     expect(routesSchema.parse([{ methods: ['get'], host: 'API.Example.com.', limits: { rate: '20/s', burst: 40 } }])[0]).toMatchObject({
       methods: ['GET'],
       host: 'api.example.com',

@@ -6,6 +6,8 @@
  * the one that sets the admission cookie; the page then goes to the original URL with `location.replace`.
  */
 
+import type { LoadView } from '../../control/controlPlane.js';
+
 /** Where a ticket stands. `unknown`: no such ticket (expired, forged, or the room forgot it). */
 export type RoomState = 'waiting' | 'admitted' | 'full' | 'maintenance' | 'unknown';
 
@@ -22,6 +24,8 @@ export interface RoomStatus {
   ticket?: string;
   /** The tenant's message (plain text: the page sets it as text, never as HTML). */
   message?: string;
+  /** How the upstream is doing: its controller's state, the limit in force and every signal. */
+  load?: LoadView;
 }
 
 /** The status endpoint's path on the public port (fixed by the contract in DESIGN.md). */
