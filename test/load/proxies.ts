@@ -108,19 +108,45 @@ export const NGINX_REFUSALS = `    # Named, so that a zone keyed by $server_name
     proxy_set_header Upgrade $http_upgrade;
     proxy_set_header Connection $connection_upgrade;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_connect_timeout 5s;`;
+    proxy_connect_timeout 1s;`;
 
-export async function startNginx(binary: string, dir: string, http: string, port: number): Promise<RunningProxy> {
+/** A fresh nginx prefix with the temp directories the config names. */
+function nginxPrefix(): string {
   const prefix = mkdtempSync(join(tmpdir(), 'anteroom-load-nginx-'));
-  // Worker processes run as the configured user: they must be able to write the temp and log paths.
+  // Worker processes run as the configured user: they must be able to reach the temp and log paths.
   chmodSync(prefix, 0o755);
   for (const d of ['tmp', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) mkdirSync(join(prefix, d), { recursive: true });
+  return prefix;
+}
+
+/** What `nginx -t` says about `<prefix>/nginx.conf`, or null when it accepts it. */
+function nginxRejects(binary: string, prefix: string): string | null {
+  const test = spawnSync(binary, ['-t', '-q', '-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')], { encoding: 'utf8' });
+  return test.status === 0 ? null : `${test.stderr}`.trim() || `nginx -t exited with ${test.status}`;
+}
+
+/** Checks a scenario's nginx text with `nginx -t` in a scratch prefix: null when nginx accepts it. */
+export function checkNginxConfig(binary: string, http: string): string | null {
+  const prefix = nginxPrefix();
+  try {
+    writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix, http));
+    return nginxRejects(binary, prefix);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+export async function startNginx(binary: string, dir: string, http: string, port: number): Promise<RunningProxy> {
+  const prefix = nginxPrefix();
   const conf = nginxConf(prefix, http);
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, conf);
   writeFileSync(join(prefix, 'nginx.conf'), conf);
-  const test = spawnSync(binary, ['-t', '-q', '-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf')], { encoding: 'utf8' });
-  if (test.status !== 0) throw new Error(`nginx rejected the generated config ${file}:\n${test.stderr}`);
+  const problem = nginxRejects(binary, prefix);
+  if (problem !== null) {
+    rmSync(prefix, { recursive: true, force: true });
+    throw new Error(`nginx rejected the generated config ${file}:\n${problem}`);
+  }
   const child = spawnTracked(binary, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { cpu: null, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForHttp(`http://127.0.0.1:${port}/__nginx/healthz`, child, 'nginx', 20_000);
   return {

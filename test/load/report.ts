@@ -42,12 +42,13 @@ const PROXIES: ProxyName[] = ['anteroom', 'nginx'];
 export function readmeTable(saved: SavedScenario[]): string {
   const body: string[][] = [];
   for (const s of saved) {
-    const keys = HEADLINES[s.id] ?? [];
-    keys.forEach((key, i) => {
+    let first = true;
+    for (const key of HEADLINES[s.id] ?? []) {
       const any = PROXIES.map((p) => s.figures[p]?.find((f) => f.key === key)).find((f) => f !== undefined);
-      if (any === undefined) return;
-      body.push([i === 0 ? `${s.id} ${s.title}` : '', any.label, ...PROXIES.map((p) => s.figures[p]?.find((f) => f.key === key)?.text ?? 'not run')]);
-    });
+      if (any === undefined) continue;
+      body.push([first ? `${s.id} ${s.title}` : '', any.label, ...PROXIES.map((p) => s.figures[p]?.find((f) => f.key === key)?.text ?? 'not run')]);
+      first = false;
+    }
   }
   return markdownTable(['incident', 'figure', ...PROXIES], body);
 }
@@ -73,7 +74,7 @@ export function spikeChart(s: SavedScenario): ChartSpec {
         hLines: limit === null ? [] : [{ y: limit, label: `limit (${limit})`, color: '#c62828' }],
         series: [
           { name: 'in flight at the origin', color: '#1565c0', points: c.inflight },
-          ...(c.pgSessions.length > 0 ? [{ name: 'PostgreSQL sessions of the origin', color: '#2e7d32', points: c.pgSessions }] : []),
+          ...(c.pgSessions.length > 0 ? [{ name: 'PostgreSQL sessions of the origin', color: '#2e7d32', points: c.pgSessions, dash: '5 3' }] : []),
           { name: 'arrivals at the origin per s (right)', color: '#ef6c00', points: c.arrivalsPerS, right: true },
         ],
       },

@@ -136,11 +136,12 @@ export function chartSvg(spec: ChartSpec): string {
       out.push(`<text transform="translate(${MARGIN.left - 44} ${mid}) rotate(-90)" text-anchor="middle" fill="#222">${escapeXml(plot.yLabel)}</text>`);
       if (plot.rightLabel && rightSeries.length > 0) out.push(`<text transform="translate(${MARGIN.left + plotW + 50} ${mid}) rotate(90)" text-anchor="middle" fill="#222">${escapeXml(plot.rightLabel)}</text>`);
 
-      for (const m of spec.markers ?? []) {
+      (spec.markers ?? []).forEach((m, mi) => {
         const xx = sx(m.x);
         out.push(`<line x1="${xx}" y1="${top}" x2="${xx}" y2="${bottom}" stroke="#999" stroke-dasharray="3 3"/>`);
-        if (qi === 0) out.push(`<text x="${xx + 3}" y="${top + 12}" fill="#666" font-size="11">${escapeXml(m.label)}</text>`);
-      }
+        // Labels one under the other, so markers close together stay readable.
+        if (qi === 0) out.push(`<text x="${xx + 3}" y="${top + 24 + 13 * mi}" fill="#555" font-size="11">${escapeXml(m.label)}</text>`);
+      });
       for (const h of plot.hLines ?? []) {
         out.push(`<line x1="${MARGIN.left}" y1="${syL(h.y)}" x2="${MARGIN.left + plotW}" y2="${syL(h.y)}" stroke="${h.color}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
       }
