@@ -176,7 +176,7 @@ async function followRoom(room: WaitingData, get: (path: string, accept: string)
   let failures = 0;
   let atLeastMs = 0;
   for (;;) {
-    await sleep(Math.max(nextPollDelay(pollAfterMs, failures, rng()), atLeastMs));
+    await sleep(Math.min(deadline - Date.now(), Math.max(nextPollDelay(pollAfterMs, failures, rng()), atLeastMs)));
     if (Date.now() >= deadline) return false;
     const sep = room.statusPath.includes('?') ? '&' : '?';
     const a = await get(`${room.statusPath}${sep}ticket=${encodeURIComponent(ticket)}`, 'application/json');

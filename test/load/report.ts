@@ -34,7 +34,7 @@ const HEADLINES: Record<string, string[]> = {
   '001': ['othersP99Before', 'othersP99During', 'floodJobs'],
   '002': ['keptP99', 'shed', 'kept'],
   '003': ['inflightVsLimit', 'goodput', 'lost', 'tau'],
-  '004': ['peakAfterRecovery', 'limit', 'failed'],
+  '004': ['firstSecond', 'peakAfterRecovery', 'limit', 'failed'],
 };
 
 const PROXIES: ProxyName[] = ['anteroom', 'nginx'];

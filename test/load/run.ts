@@ -10,6 +10,7 @@
  *
  * The numbers are a measurement, not a test: the exit code is 0 whatever they say.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,13 @@ async function runOne(s: Scenario, proxies: ProxyName[], scale: number, nginx: s
   return saved;
 }
 
+/** The soft limit on open files this process inherited (a child shell reports the same), or null. */
+function openFileLimit(): number | null {
+  const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) ? n : null;
+}
+
 function wrap(text: string, width = 100): string {
   const out: string[] = [];
   let line = '';
@@ -112,6 +120,8 @@ async function main(): Promise<void> {
     await writeReport(saved);
     return;
   }
+  const fds = openFileLimit();
+  if (fds !== null && fds < 12_000) console.log(`WARNING: this process may open only ${fds} files; scenario 000 holds about 5,000 websockets here and twice that in each proxy. Raise it with \`ulimit -n\` (npm run load raises it to the hard limit).`);
   const nginx = args.proxies.includes('nginx') ? findNginx() : null;
   if (args.proxies.includes('nginx') && nginx === null) console.log(NGINX_MISSING);
   const ids = args.what === 'all' ? Object.keys(SCENARIOS) : [args.what];
