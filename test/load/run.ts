@@ -24,6 +24,9 @@ import { textTable } from './table.js';
 
 const USAGE = `usage: npm run load -- <${Object.keys(SCENARIOS).join('|')}|all|report> [--proxy anteroom|nginx|both] [--scale F]`;
 
+/** A mistake on the command line: its message is all the user needs. */
+class UsageError extends Error {}
+
 interface Args {
   what: string;
   proxies: ProxyName[];
@@ -32,8 +35,8 @@ interface Args {
 
 function parse(argv: string[]): Args {
   const what = argv[0];
-  if (what === undefined || what === '--help' || what === '-h') throw new Error(USAGE);
-  if (what !== 'all' && what !== 'report' && !(what in SCENARIOS)) throw new Error(`unknown scenario "${what}"\n${USAGE}`);
+  if (what === undefined || what === '--help' || what === '-h') throw new UsageError(USAGE);
+  if (what !== 'all' && what !== 'report' && !(what in SCENARIOS)) throw new UsageError(`unknown scenario "${what}"\n${USAGE}`);
   let proxies: ProxyName[] = ['anteroom', 'nginx'];
   let scale = 1;
   for (let i = 1; i < argv.length; i++) {
@@ -42,11 +45,11 @@ function parse(argv: string[]): Args {
       const v = argv[++i];
       if (v === 'both') proxies = ['anteroom', 'nginx'];
       else if (v === 'anteroom' || v === 'nginx') proxies = [v];
-      else throw new Error(`--proxy expects anteroom, nginx or both (got ${v ?? 'nothing'})`);
+      else throw new UsageError(`--proxy expects anteroom, nginx or both (got ${v ?? 'nothing'})`);
     } else if (a === '--scale') {
       scale = Number(argv[++i]);
-      if (!(scale > 0 && scale <= 1)) throw new Error(`--scale expects a number in (0, 1] (got ${argv[i] ?? 'nothing'})`);
-    } else throw new Error(`unknown argument "${a}"\n${USAGE}`);
+      if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale expects a number in (0, 1] (got ${argv[i] ?? 'nothing'})`);
+    } else throw new UsageError(`unknown argument "${a}"\n${USAGE}`);
   }
   return { what, proxies, scale };
 }
@@ -146,7 +149,7 @@ main().then(
   () => stopAll(),
   async (err: unknown) => {
     if (interrupted) return;
-    console.error((err as Error).message === USAGE ? USAGE : `load failed: ${(err as Error).stack ?? String(err)}`);
+    console.error(err instanceof UsageError ? err.message : `load failed: ${(err as Error).stack ?? String(err)}`);
     process.exitCode = 1;
     await stopAll();
   },
