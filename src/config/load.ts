@@ -8,6 +8,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'ya
 import type { z } from 'zod';
 import { checkControlUpstreams } from '../control/schema.js';
 import { loadJwtKeys } from '../identity/jwtKeys.js';
+import { compileWaitingPageTemplate } from '../room/page/index.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigError {
@@ -91,6 +92,16 @@ function crossChecks(config: Config): ConfigError[] {
       path: `control.upstreams.${name}.limit`,
       message: `no in-flight limit to admit against while engaged: set limit.static or limit.adaptive here, upstreams.${name}.concurrency${name === roomUpstream ? ', or room.concurrency' : ''}`,
     });
+  }
+  const template = config.room.page.template;
+  if (template !== undefined) {
+    // Read and compiled here for the same reason as the key files: a reload must not get past
+    // validation with a page it cannot show.
+    try {
+      compileWaitingPageTemplate(readFileSync(template, 'utf8'));
+    } catch (err) {
+      errors.push({ path: 'room.page.template', value: template, message: `unusable waiting page template: ${(err as Error).message}` });
+    }
   }
   return errors;
 }

@@ -4,7 +4,9 @@
  * (incident 003: a misconfigured queue let most traffic bypass it).
  */
 import { z } from 'zod';
+import { metricsSchema } from '../admin/metricsSchema.js';
 import { controlSchema } from '../control/schema.js';
+import { controlsSchema } from '../controls/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { roomSchema } from '../room/schema.js';
@@ -109,7 +111,11 @@ export const configSchema = z.strictObject({
   room: roomSchema.prefault({}),
   /** Automatic engagement: signals, thresholds, adaptive limit and slow start, per upstream. */
   control: controlSchema.prefault({}),
+  /** Operators' switches (blocks, room modes, limit overrides; set through the admin API): how they are carried out. */
+  controls: controlsSchema.prefault({}),
   log: logSchema.prefault({}),
+  /** What the Prometheus metrics contain. */
+  metrics: metricsSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });
 

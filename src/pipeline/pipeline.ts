@@ -34,6 +34,7 @@ export function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResp
 }
 
 export function handleUpgrade(rt: Runtime, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  rt.stats.upgrades++;
   const ctx = new RequestContext(rt, req, null, socket, head, performance.now());
   socket.on('error', (err) => {
     ctx.upstreamError ??= `client socket: ${err.message}`;

@@ -39,7 +39,9 @@ export function instrumentWebsocketProxy(upstream: Upstream): void {
       // 'data' listener, and on a socket already flowing an unshifted chunk is emitted at once to the
       // listeners there are, so a frame sent with the 101 (a server's welcome) went to the registry
       // only and never reached the client. This tick comes before the pipe's first flow.
-      process.nextTick(() => ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket));
+      process.nextTick(() =>
+        ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket, { clientIp: ctx.clientIp, routeName: ctx.routeName, cookie: ctx.req.headers.cookie }),
+      );
     });
     proxyReq.once('response', (res: IncomingMessage) => {
       ctx.status = res.statusCode ?? 0;

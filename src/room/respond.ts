@@ -37,28 +37,34 @@ function eta(room: Room, position: number | null): { low: number; high: number }
   return e === null ? null : { low: e.lowS, high: e.highS };
 }
 
-/** The waiting page (503: the resource is not available to this client yet), with the ticket cookie. */
-export function waitingPage(ctx: RequestContext, room: Room, id: string, ticket: string, state: 'waiting' | 'full' = 'waiting'): PhaseOutcome {
-  const position = state === 'full' ? null : room.position(id);
+/**
+ * The waiting page (503: the resource is not available to this client yet), with the ticket cookie.
+ * `maintenance`: an operator's maintenance mode, with the operator's message; the place is kept.
+ */
+export function waitingPage(ctx: RequestContext, room: Room, id: string, ticket: string, state: 'waiting' | 'full' | 'maintenance' = 'waiting'): PhaseOutcome {
+  const position = state === 'full' || id === '' ? null : room.position(id);
+  const maintenance = state === 'maintenance' ? room.switches?.maintenance(ctx.tenant) : null;
   const html = renderWaitingPage(
     {
       position,
-      etaSeconds: eta(room, position),
+      // Nobody is let in during maintenance: an estimate from the admission rate would be a false promise.
+      etaSeconds: state === 'maintenance' ? null : eta(room, position),
       ticket,
       originalUrl: ctx.url,
       pollAfterMs: room.pollAfterMs(position),
-      message: messageFor(room, ctx.tenant),
+      message: maintenance || messageFor(room, ctx.tenant),
       acceptLanguage: headerText(ctx.req.headers['accept-language']),
       state,
-      // The full page has no place yet; its polls ask for one (see STATUS_JOIN_PARAM). Without this they
-      // were answered `unknown`, and the page said the place was lost instead of "we keep trying".
-      ...(state === 'full' ? { statusPath: `${STATUS_PATH}?${STATUS_JOIN_PARAM}=1` } : {}),
+      // A page without a place yet (full, or maintenance for a newcomer) asks for one with its polls (see
+      // STATUS_JOIN_PARAM). Without this they were answered `unknown`, and the page said the place was
+      // lost instead of "we keep trying".
+      ...(ticket === '' ? { statusPath: `${STATUS_PATH}?${STATUS_JOIN_PARAM}=1` } : {}),
     },
     room.template,
   );
   ctx.decision = 'queue';
-  ctx.refusal = state === 'full' ? 'ANT_QUEUE_FULL' : 'ANT_QUEUED';
-  ctx.refusalDetail = state === 'full' ? 'waiting room full' : `waiting at position ${position ?? 'unknown'}`;
+  ctx.refusal = state === 'full' ? 'ANT_QUEUE_FULL' : state === 'maintenance' ? 'ANT_MAINTENANCE' : 'ANT_QUEUED';
+  ctx.refusalDetail = state === 'full' ? 'waiting room full' : `${state === 'maintenance' ? 'maintenance, ' : ''}waiting at position ${position ?? 'unknown'}`;
   send(ctx, 503, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
@@ -97,12 +103,18 @@ function statusReply(ctx: RequestContext, room: Room, st: RoomStatusAnswer): Pha
   const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   let body: RoomStatus;
   if (st.state === 'admitted') {
+    ctx.rt.stats.roomWaited('browser', true, st.id);
     headers['set-cookie'] = [sessionCookie(room, room.issueSession(st.tenant, ctx.clientKey)), clearTicketCookie(room)];
     body = { state: 'admitted', position: null, etaSeconds: null, pollAfterMs: 0 };
   } else if (st.state === 'waiting') {
     const position = room.position(st.id);
-    body = { state: 'waiting', position, etaSeconds: eta(room, position), pollAfterMs: room.pollAfterMs(position), ticket: st.ticket! };
-    const message = messageFor(room, st.tenant);
+    // In maintenance the place is kept and nobody is let in: the page says so, with the operator's message.
+    const maintenance = room.switches?.maintenance(st.tenant) ?? null;
+    body =
+      maintenance === null
+        ? { state: 'waiting', position, etaSeconds: eta(room, position), pollAfterMs: room.pollAfterMs(position), ticket: st.ticket! }
+        : { state: 'maintenance', position, etaSeconds: null, pollAfterMs: room.pollAfterMs(position), ticket: st.ticket! };
+    const message = maintenance || messageFor(room, st.tenant);
     if (message !== undefined) body.message = message;
     headers['set-cookie'] = ticketCookie(room, st.ticket!);
   } else {

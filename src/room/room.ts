@@ -20,6 +20,7 @@ import type { RoomConfig } from './schema.js';
 import { SequenceClock } from './sequence.js';
 import { SessionSigner, type AdmissionSession } from './session.js';
 import { ActiveSessions } from './activeSessions.js';
+import type { RoomSwitches } from './switches.js';
 import { TicketSigner, type Ticket } from './ticket.js';
 import { WaitEstimator, type WaitRange } from './waitEstimate.js';
 
@@ -76,6 +77,8 @@ export class Room {
   upstream = '';
   admitted = 0;
   rejectedTickets = 0;
+  /** The operator's switches: a paused tenant (pause, maintenance) is admitted nobody, its places kept. */
+  switches: RoomSwitches | null = null;
 
   constructor(
     config: RoomConfig,
@@ -85,20 +88,23 @@ export class Room {
     protected readonly now: () => number = Date.now,
   ) {
     this.config = config;
-    this.template = loadTemplate(config);
+    this.template = loadWaitingPageTemplate(config);
     this.queue = new FairQueue({ now, ...queueSettings(config) });
     this.tickets = new TicketSigner({ secrets: [secret], ttlMs: config.ticketTtlS * 1000 });
     this.sessions = new SessionSigner({ secrets: [secret], ttlMs: config.sessionTtlS * 1000 });
     this.active = new ActiveSessions({ now, ttlMs: config.sessionTtlS * 1000, maxTotal: config.maxActiveSessions ?? Infinity });
     this.estimator = new WaitEstimator({ now });
     this.seq = new SequenceClock(now);
-    this.reconfigure(config);
+    this.reconfigure(config, this.template);
   }
 
-  /** Applies a new `room` section without losing anyone's place. */
-  reconfigure(config: RoomConfig): void {
+  /**
+   * Applies a new `room` section without losing anyone's place. `template` is the page template read
+   * beforehand (loadWaitingPageTemplate), so that a reload can read it before it swaps anything.
+   */
+  reconfigure(config: RoomConfig, template: string = loadWaitingPageTemplate(config)): void {
     this.config = config;
-    this.template = loadTemplate(config);
+    this.template = template;
     this.queue.reconfigure(queueSettings(config));
     this.estimator.setRetry(retryBounds(config));
     const perMinute = config.sessionsPerMinute;
@@ -121,9 +127,62 @@ export class Room {
     return this.queue.countsOf(tenant);
   }
 
-  /** Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so. */
-  engaged(): boolean {
-    return this.config.mode === 'queue-all' || (this.config.mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
+  /** Waiting in this instance's queue per class, for the metrics: O(tenants waiting). */
+  waitingByClass(): ReturnType<FairQueue['countsOf']> {
+    const sum = { critical: 0, normal: 0, bulk: 0 };
+    for (const t of this.queue.tenants()) {
+      sum.critical += t.critical;
+      sum.normal += t.normal;
+      sum.bulk += t.bulk;
+    }
+    return sum;
+  }
+
+  /** Admitted sessions active now, as this instance counts them. */
+  get activeSessions(): number {
+    return this.active.count();
+  }
+
+  /** Places in this instance's queue dropped as abandoned since start. */
+  get abandoned(): number {
+    return this.queue.abandoned;
+  }
+
+  /**
+   * Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so.
+   * `mode`: the one in force for the newcomer's tenant (an operator's runtime mode), else the config's.
+   */
+  engaged(mode: string = this.config.mode): boolean {
+    if (mode === 'queue-all' || mode === 'pause' || mode === 'maintenance') return true;
+    return mode === 'auto' && (this.pending.size > 0 || this.waitingForCapacity() > 0);
+  }
+
+  /** Waiters, less those of tenants an operator holds back (they wait by choice, not for capacity). */
+  private waitingForCapacity(): number {
+    let n = this.queue.size;
+    if (n === 0 || this.switches === null) return n;
+    for (const tenant of this.switches.heldBack()) {
+      const c = this.queue.countsOf(tenant);
+      n -= c.critical + c.normal + c.bulk;
+    }
+    return n;
+  }
+
+  /** The operator changed a switch: a lifted pause lets the waiting in now. */
+  switchesChanged(): void {
+    this.pump();
+  }
+
+  /** Waiters per tenant and class, for the admin status. */
+  tenantCounts(): Map<string, ReturnType<FairQueue['countsOf']>> | Promise<Map<string, ReturnType<FairQueue['countsOf']>>> {
+    const out = new Map<string, ReturnType<FairQueue['countsOf']>>();
+    for (const { tenant, ...counts } of this.queue.tenants()) out.set(tenant, counts);
+    return out;
+  }
+
+  /** Admitted sessions active on this instance, per tenant. */
+  sessionCounts(): Map<string, number> {
+    return this.active.perTenant();
   }
 
   /** Whether a newcomer may go straight on as far as the room's capacity goes (the fast path). */
@@ -333,7 +392,8 @@ export class Room {
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
       if (this.gate.inFlight(this.upstream) + this.pending.size >= this.localLimit()) break;
       if (!this.outflowAllows(now)) break;
-      const w = this.queue.next((tenant) => this.active.canAdmit(tenant));
+      const switches = this.switches;
+      const w = this.queue.next((tenant) => this.active.canAdmit(tenant) && (switches === null || !switches.paused(tenant)));
       if (w === undefined) break;
       if (!this.admit(w, now)) {
         // Its own caps (tenant, route) are full: back to its place, and stop for now.
@@ -441,7 +501,8 @@ function retryBounds(config: RoomConfig): { maxS: number; unknownS: number } {
   return { maxS, unknownS: Math.min(5, maxS) };
 }
 
-function loadTemplate(config: RoomConfig): string {
+/** The waiting page template the config names (or the default); throws when it cannot be read or compiled. */
+export function loadWaitingPageTemplate(config: RoomConfig): string {
   if (config.page.template === undefined) return DEFAULT_TEMPLATE;
   const source = readFileSync(config.page.template, 'utf8');
   compileWaitingPageTemplate(source);
