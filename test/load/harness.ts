@@ -141,7 +141,7 @@ export async function runScenario(scenario: Scenario, proxy: ProxyName, opts: { 
         originChild.send(msg);
       });
     await warmUp(http);
-    const cpu0 = [treeCpuSeconds(running.child.pid), treeCpuSeconds(originChild.pid)];
+    const cpu0 = treeCpuSeconds(running.child.pid);
     const t0 = Date.now();
     rec.startSampling();
     await scenario.drive({
@@ -158,14 +158,13 @@ export async function runScenario(scenario: Scenario, proxy: ProxyName, opts: { 
     });
     const t1 = Date.now();
     rec.stopSampling();
-    const cpu1 = [treeCpuSeconds(running.child.pid), treeCpuSeconds(originChild.pid)];
+    const cpu1 = treeCpuSeconds(running.child.pid);
     const file = join(dir, 'origin-report.json');
     await ask({ type: 'report', file });
     const origin = JSON.parse(readFileSync(file, 'utf8')) as OriginReport;
     writeFileSync(join(dir, 'clients.json'), JSON.stringify({ t0, t1, marks, visits: rec.visits, wsAttempts: rec.wsAttempts }));
     const data: RunData = { proxy, env, origin, rec, marks, t0, t1 };
-    const cpu = (i: number): number | null => (cpu0[i] == null || cpu1[i] == null ? null : cpu1[i]! - cpu0[i]!);
-    const proxyCpu = cpu(0);
+    const proxyCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
     const figures = [
       ...scenario.figures(data),
       fig('proxyCpu', 'proxy CPU time during the run', proxyCpu, proxyCpu === null ? 'n/a' : `${proxyCpu.toFixed(1)} s of ${((t1 - t0) / 1000).toFixed(0)} s`),

@@ -18,7 +18,8 @@ export interface SavedScenario {
   summary: string;
   date: string;
   scale: number;
-  machine: { node: string; cpus: number; cpuModel: string | null };
+  /** busyBeforePct: how busy the CPUs were (everything running, %) in the second before the scenario. */
+  machine: { node: string; cpus: number; cpuModel: string | null; busyBeforePct?: number | null };
   figures: Partial<Record<ProxyName, Figure[]>>;
   chart: Partial<Record<ProxyName, ChartData>>;
   files: Partial<Record<ProxyName, string[]>>;
@@ -108,7 +109,9 @@ export async function writeReport(saved: SavedScenario[]): Promise<void> {
   const lines: string[] = [];
   const date = saved.map((s) => s.date).sort().at(-1)?.slice(0, 10) ?? '';
   const m = saved[0]?.machine;
-  lines.push(`Measured ${date} on ${m?.cpus ?? '?'} CPUs (${m?.cpuModel ?? 'unknown'}), node ${m?.node ?? '?'}, anteroom and nginx in the same run:`);
+  const busy = saved.map((s) => s.machine.busyBeforePct).filter((b): b is number => typeof b === 'number');
+  const shared = busy.length > 0 && Math.max(...busy) > 25 ? ` (shared: other work kept the CPUs ${Math.round(Math.min(...busy))}–${Math.round(Math.max(...busy))}% busy before the scenarios started)` : '';
+  lines.push(`Measured ${date} on ${m?.cpus ?? '?'} CPUs (${m?.cpuModel ?? 'unknown'})${shared}, node ${m?.node ?? '?'}, anteroom and nginx in the same run:`);
   lines.push('');
   lines.push(readmeTable(saved));
   if (spike) {

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { killAllNow, stopAll } from '../bench/procs.js';
+import { cpuTimes, killAllNow, stopAll } from '../bench/procs.js';
 import { ARTIFACTS, runScenario, withPostgres, type Figure, type RunResult, type Scenario } from './harness.js';
 import { findNginx, NGINX_MISSING, type ProxyName } from './proxies.js';
 import { writeReport, type SavedScenario } from './report.js';
@@ -58,6 +58,10 @@ function parse(argv: string[]): Args {
 async function runOne(s: Scenario, proxies: ProxyName[], scale: number, nginx: string | null): Promise<SavedScenario> {
   console.log(`\n== ${s.id}: ${s.title}`);
   console.log(wrap(s.summary));
+  const busyBefore = await machineBusy();
+  if (busyBefore !== null && busyBefore > 25) {
+    console.log(`WARNING: the CPUs were ${Math.round(busyBefore)}% busy before this scenario started: something else is running, and the figures will be noisier than on a quiet machine.`);
+  }
   const results: Partial<Record<ProxyName, RunResult>> = {};
   const go = async (pgBaseline: number): Promise<void> => {
     for (const proxy of proxies) {
@@ -84,7 +88,7 @@ async function runOne(s: Scenario, proxies: ProxyName[], scale: number, nginx: s
     summary: s.summary,
     date: new Date().toISOString(),
     scale,
-    machine: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? null },
+    machine: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? null, busyBeforePct: busyBefore },
     figures: Object.fromEntries(Object.entries(results).map(([p, r]) => [p, r.figures])) as Partial<Record<ProxyName, Figure[]>>,
     chart: Object.fromEntries(Object.entries(results).map(([p, r]) => [p, chartData(s, r.data)])),
     files: Object.fromEntries(Object.entries(results).map(([p, r]) => [p, r.files])),
@@ -93,6 +97,21 @@ async function runOne(s: Scenario, proxies: ProxyName[], scale: number, nginx: s
   writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
   console.log(`\nresults: ${file}`);
   return saved;
+}
+
+/** How busy the CPUs are (all processes, %) over one second with nothing of ours running; null without /proc. */
+async function machineBusy(): Promise<number | null> {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, 1_000));
+  const b = cpuTimes();
+  let busy = 0;
+  let total = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (!a[i] || !b[i]) continue;
+    busy += b[i]!.busy - a[i]!.busy;
+    total += b[i]!.total - a[i]!.total;
+  }
+  return total > 0 ? (100 * busy) / total : null;
 }
 
 /** The soft limit on open files this process inherited (a child shell reports the same), or null. */
