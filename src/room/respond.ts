@@ -5,7 +5,7 @@
 import type { RequestContext } from '../pipeline/context.js';
 import { ANSWERED, type PhaseOutcome } from '../pipeline/phase.js';
 import { refuse, send } from '../respond/answer.js';
-import { renderWaitingPage, STATUS_JOIN_PARAM, STATUS_PATH, WAITING_PAGE_CSP, type RoomStatus } from './page/index.js';
+import { renderWaitingPage, STATUS_JOIN_PARAM, STATUS_PATH, STATUS_WAIT_PARAM, WAITING_PAGE_CSP, type RoomStatus } from './page/index.js';
 import type { Room, RoomStatusAnswer } from './room.js';
 
 /** The response header (and request header) that carries a ticket for programs. */
@@ -58,7 +58,8 @@ export function waitingPage(ctx: RequestContext, room: Room, id: string, ticket:
       // A page without a place yet (full, or maintenance for a newcomer) asks for one with its polls (see
       // STATUS_JOIN_PARAM). Without this they were answered `unknown`, and the page said the place was
       // lost instead of "we keep trying".
-      ...(ticket === '' ? { statusPath: `${STATUS_PATH}?${STATUS_JOIN_PARAM}=1` } : {}),
+      // Its script's polls ask to be held near the front until admitted (STATUS_WAIT_PARAM).
+      statusPath: ticket === '' ? `${STATUS_PATH}?${STATUS_JOIN_PARAM}=1&${STATUS_WAIT_PARAM}=1` : `${STATUS_PATH}?${STATUS_WAIT_PARAM}=1`,
     },
     room.template,
   );
@@ -94,9 +95,37 @@ export function holdExpired(ctx: RequestContext, room: Room, id: string, ticket:
 /** `GET /__anteroom/status`: where the caller's ticket stands. Admission sets the session cookie. */
 export function statusAnswer(ctx: RequestContext, room: Room, token: string | undefined): PhaseOutcome | Promise<PhaseOutcome> {
   ctx.decision = 'own';
-  const newcomer = token === undefined && wantsPlace(ctx.url) ? { tenant: ctx.tenant, cls: ctx.requestClass } : null;
+  const newcomer = token === undefined && queryFlag(ctx.url, STATUS_JOIN_PARAM) ? { tenant: ctx.tenant, cls: ctx.requestClass } : null;
+  const wait = queryFlag(ctx.url, STATUS_WAIT_PARAM);
   const polled = room.poll(token, ctx.clientKey, ctx.id, newcomer);
-  return polled instanceof Promise ? polled.then((st) => statusReply(ctx, room, st)) : statusReply(ctx, room, polled);
+  const answer = (st: RoomStatusAnswer): PhaseOutcome | Promise<PhaseOutcome> => (wait && heldHere(room, st) ? holdPoll(ctx, room, st) : statusReply(ctx, room, st));
+  return polled instanceof Promise ? polled.then(answer) : answer(polled);
+}
+
+/** A place near the front, not in maintenance: its poll waits for the admission instead of coming back. */
+function heldHere(room: Room, st: RoomStatusAnswer): boolean {
+  if (st.state !== 'waiting' || st.ticket === null || room.switches?.maintenance(st.tenant) != null) return false;
+  const position = room.position(st.id);
+  return position !== null && room.holdsPoll(position);
+}
+
+/**
+ * Holds a status poll near the front until its place is admitted (answered at once, so the browser
+ * collects its admission within a round trip and the capacity kept for it is not left idle) or until
+ * `pollHoldMs`, when it is answered `waiting` with a renewed ticket. A client gone meanwhile ends it.
+ */
+async function holdPoll(ctx: RequestContext, room: Room, first: RoomStatusAnswer): Promise<PhaseOutcome> {
+  const deadline = Date.now() + room.pollHoldMs();
+  let st = first;
+  while (st.state === 'waiting' && st.ticket !== null && !ctx.socketClosed) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await room.waitForPlace(st.id, left);
+    if (ctx.socketClosed) break;
+    st = await room.poll(st.ticket, ctx.clientKey, ctx.id, null);
+  }
+  if (ctx.socketClosed) return ANSWERED;
+  return statusReply(ctx, room, st);
 }
 
 function statusReply(ctx: RequestContext, room: Room, st: RoomStatusAnswer): PhaseOutcome {
@@ -126,9 +155,9 @@ function statusReply(ctx: RequestContext, room: Room, st: RoomStatusAnswer): Pha
   return ANSWERED;
 }
 
-function wantsPlace(url: string): boolean {
+function queryFlag(url: string, name: string): boolean {
   const q = url.indexOf('?');
-  return q !== -1 && new URLSearchParams(url.slice(q + 1)).get(STATUS_JOIN_PARAM) === '1';
+  return q !== -1 && new URLSearchParams(url.slice(q + 1)).get(name) === '1';
 }
 
 function headerText(v: string | string[] | undefined): string | undefined {

@@ -31,6 +31,8 @@ import { COUNTS_LUA, ENTER_LUA, LEAVE_LUA, POSITIONS_LUA, SYNC_LUA, UNPIN_LUA } 
 /** The admission policy the scripts apply; the same settings as FairQueue plus the capacity. */
 export interface RoomPolicy {
   graceMs: number;
+  /** How long an uncollected admission counts against the limit (room.ts RESERVE_MS); it stays good for the grace. */
+  reserveMs: number;
   maxPerTenant: number;
   maxTotal: number;
   /** Global in-flight limit the room admits against; Infinity for none. */
@@ -194,6 +196,7 @@ export class RedisRoomQueue extends EventEmitter<Events> {
     const weights = Object.values(p.weights);
     this.policyJson = JSON.stringify({
       g: p.graceMs,
+      rsv: Math.min(p.reserveMs, p.graceMs),
       mpt: p.maxPerTenant,
       mt: p.maxTotal,
       lim: p.limit === Infinity ? -1 : p.limit,

@@ -218,7 +218,7 @@ local function liveLoad(except)
 end
 
 -- Admits while the global budget (limit - load of every live instance - admissions not collected
--- yet) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
+-- yet and made less than P.rsv ago) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
 -- an open socket somewhere goes to that instance's inbox, or to MINE when held here.
 local MINE = {}
 local ADMITTED = 0
@@ -226,7 +226,8 @@ local function admitStep()
   redis.call('ZREMRANGEBYSCORE', ADM, '-inf', fmt(now))
   if not CAN_ADMIT then return end
   local n = MAX_ADMIT
-  if P.lim >= 0 then n = math.min(n, P.lim - liveLoad(nil) - redis.call('ZCARD', ADM)) end
+  -- Only admissions made in the last P.rsv ms hold capacity (their scores are admission time + grace).
+  if P.lim >= 0 then n = math.min(n, P.lim - liveLoad(nil) - redis.call('ZCOUNT', ADM, '(' .. fmt(now + P.g - P.rsv), '+inf')) end
   local OUT = B .. 'out'
   local tat, T = now, 0
   if P.orate > 0 then

@@ -30,7 +30,7 @@ import type { ClusterNode } from 'ioredis';
 import type { Claim, ConcurrencyGate } from '../../limits/concurrencyGate.js';
 import { classIndex, type RoomClass } from '../classes.js';
 import type { Waiter, WaiterKind } from '../fairQueue.js';
-import { Room, waiterId, type Held, type JoinResult, type RoomStatusAnswer } from '../room.js';
+import { RESERVE_MS, Room, waiterId, type Held, type JoinResult, type RoomStatusAnswer } from '../room.js';
 import type { RoomConfig } from '../schema.js';
 import type { Ticket } from '../ticket.js';
 import { RedisRoomQueue, type Report, type RoomSnapshot } from './redisRoomQueue.js';
@@ -112,6 +112,11 @@ export class SharedRoom extends Room {
   }
 
   /** Which tenants are paused travels with the policy: admission runs in Redis. */
+  /** Any instance may admit a place: a held status poll looks again every 250 ms (one Redis call). */
+  protected override get pollRecheckMs(): number {
+    return this.shared.degraded ? super.pollRecheckMs : 250;
+  }
+
   override switchesChanged(): void {
     this.policyDirty = true;
     super.switchesChanged();
@@ -437,6 +442,7 @@ export class SharedRoom extends Room {
       const c = this.config;
       this.shared.setPolicy({
         graceMs: c.graceS * 1000,
+        reserveMs: RESERVE_MS,
         maxPerTenant: c.maxPerTenant,
         maxTotal: c.maxTotal,
         limit: this.limit,
