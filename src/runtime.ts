@@ -3,13 +3,18 @@
  * own state. One Runtime per running proxy; a reload swaps `config` in place.
  */
 import { randomBytes } from 'node:crypto';
-import { BlockList, isIPv6 } from 'node:net';
+import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
+import { RequestStats } from './admin/requestStats.js';
 import type { Config } from './config/schema.js';
 import { ControlPlane } from './control/controlPlane.js';
 import type { Controller } from './control/controller.js';
+import { trustedProxyList } from './identity/clientAddress.js';
+import type { Controls } from './controls/controls.js';
+import { createControls } from './controls/createControls.js';
+import { SocketCloser } from './controls/socketCloser.js';
 import { IdentityResolver } from './identity/identityResolver.js';
-import { Room } from './room/room.js';
+import { loadWaitingPageTemplate, Room } from './room/room.js';
 import { SharedRoom } from './room/shared/sharedRoom.js';
 import { RouteTable } from './routes/routeTable.js';
 import { ConcurrencyGate } from './limits/concurrencyGate.js';
@@ -17,7 +22,9 @@ import { LimitPlan } from './limits/limitPlan.js';
 import { createStore } from './limits/createStore.js';
 import type { Store } from './limits/store.js';
 import { Upstream } from './proxy/upstream.js';
+import { instrumentWebsocketProxy } from './proxy/websocketForwarder.js';
 import { WebsocketRegistry } from './proxy/websocketRegistry.js';
+import { RefusalCounts } from './server/refusalCounts.js';
 
 export class Runtime {
   config: Readonly<Config>;
@@ -28,14 +35,21 @@ export class Runtime {
   defaultUpstream!: Upstream;
   identity!: IdentityResolver;
   routes!: RouteTable;
-  trustedProxies = new BlockList();
+  trustedProxies!: BlockList;
   readonly websockets = new WebsocketRegistry();
   /** Token buckets and concurrency caps; the store and the gate survive reloads, the plan is rebuilt. */
   readonly limits: { plan: LimitPlan; readonly store: Store; readonly gate: ConcurrencyGate; shadowRefusals: number };
   /** The waiting room; survives reloads with everyone's place. */
   readonly room: Room;
+  /** What the request path records for the metrics (admin/metrics.ts reads it when scraped). */
+  readonly stats: RequestStats;
   /** Per-upstream controllers: signals, state, the limit in force; they survive reloads. */
   readonly control: ControlPlane;
+  /** The operators' switches (blocks, room modes, limit overrides), set through the admin API. */
+  readonly controls: Controls;
+  /** Refusals per tenant and code since start, for the admin status. */
+  readonly refusals = new RefusalCounts();
+  private readonly socketCloser: SocketCloser;
   /** Signs tickets and sessions: the configured secret, or one generated for this process. */
   readonly secret: string;
   /** Set once shutdown has begun: readyz fails and connections are not kept alive. */
@@ -46,7 +60,9 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.instanceId = randomBytes(6).toString('base64url');
-    this.limits = { plan: new LimitPlan(config.limits), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
+    this.controls = createControls(config, log);
+    this.limits = { plan: new LimitPlan(config.limits, this.controls), store: createStore(config.store, log, this.instanceId), gate: new ConcurrencyGate(), shadowRefusals: 0 };
+    this.stats = new RequestStats({ tenants: config.metrics.tenants });
     this.secret = config.secret;
     if (this.secret === '') {
       this.secret = randomBytes(32).toString('base64url');
@@ -68,6 +84,16 @@ export class Runtime {
     this.control = new ControlPlane(log, config.control.eventLoopResolutionMs);
     this.control.onTick = () => this.applyLimits();
     this.control.inflightOf = (name) => this.limits.gate.inFlight(name);
+    // A pause or maintenance holds the room's admissions; lifting it lets the waiting in.
+    this.room.switches = this.controls;
+    this.controls.onChange(() => this.room.switchesChanged());
+    this.socketCloser = new SocketCloser({
+      registry: this.websockets,
+      controls: this.controls,
+      settings: () => this.config.controls.closeWebsockets,
+      sessionKeys: (cookie) => this.identity.sessionKeys(cookie),
+      log,
+    });
     this.applyConfig(config);
   }
 
@@ -81,30 +107,26 @@ export class Runtime {
   }
 
   /**
-   * Builds what derives from the config. Everything that can fail (JWT key files) is built before
-   * anything is swapped, so a failure leaves the runtime as it was. Upstreams whose settings did not
-   * change keep their pools.
+   * Builds what derives from the config. Everything that can fail (JWT key files, the waiting page
+   * template, upstream pools) is built before anything is swapped, so a failure leaves the runtime as
+   * it was. Upstreams whose settings did not change keep their pools.
    */
   applyConfig(config: Readonly<Config>): void {
     const identity = new IdentityResolver(config.identity, { hashSecret: config.secret });
     const routes = new RouteTable(config.routes);
-    const plan = new LimitPlan(config.limits);
+    const plan = new LimitPlan(config.limits, this.controls);
+    const trusted = trustedProxyList(config.identity.trustedProxies);
+    const template = loadWaitingPageTemplate(config.room);
+    const fresh = this.freshUpstreams(config);
     this.config = config;
     this.identity = identity;
     this.routes = routes;
     this.limits.plan = plan;
-    const trusted = new BlockList();
-    for (const entry of config.identity.trustedProxies) {
-      const [addr, bits] = entry.split('/');
-      const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
-      if (bits === undefined) trusted.addAddress(addr!, type);
-      else trusted.addSubnet(addr!, Number(bits), type);
-    }
     this.trustedProxies = trusted;
-    for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+    for (const [name, upstream] of fresh) {
       const existing = this.upstreams.get(name);
-      if (existing?.sameSettings(upstreamConfig)) continue;
-      this.upstreams.set(name, new Upstream(name, upstreamConfig));
+      this.upstreams.set(name, upstream);
+      // Requests in flight on the old pool finish there; upgraded websockets are no longer the agent's.
       if (existing) void existing.close();
     }
     for (const [name, upstream] of this.upstreams) {
@@ -116,7 +138,7 @@ export class Runtime {
     }
     const defaultName = config.defaultUpstream ?? Object.keys(config.upstreams)[0]!;
     this.defaultUpstream = this.upstreams.get(defaultName)!;
-    this.room.reconfigure(config.room);
+    this.room.reconfigure(config.room, template);
     this.room.upstream = defaultName;
     this.control.configure(
       config.control,
@@ -147,7 +169,26 @@ export class Runtime {
     this.room.pump();
   }
 
+  /** The upstreams that are new or whose settings changed, built (and instrumented) but not yet in use. */
+  private freshUpstreams(config: Readonly<Config>): Map<string, Upstream> {
+    const fresh = new Map<string, Upstream>();
+    try {
+      for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+        if (this.upstreams.get(name)?.sameSettings(upstreamConfig)) continue;
+        const upstream = new Upstream(name, upstreamConfig);
+        fresh.set(name, upstream);
+        instrumentWebsocketProxy(upstream);
+      }
+    } catch (err) {
+      for (const upstream of fresh.values()) void upstream.close();
+      throw err;
+    }
+    return fresh;
+  }
+
   async close(): Promise<void> {
+    this.socketCloser.stop();
+    await this.controls.close();
     await this.control.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await this.limits.store.close();

@@ -1,19 +1,31 @@
 #!/usr/bin/env node
 /**
  * The anteroom command line:
- *   anteroom start --config FILE
- *   anteroom check --config FILE
+ *   anteroom start --config FILE [--dev]
+ *   anteroom check --config FILE [--strict]
+ *   anteroom explain --config FILE METHOD URL [-H 'name: value' ...] [--ip ADDRESS]
+ *   anteroom admin COMMAND ...      (src/cli/admin.ts)
  */
-import { parseArgs } from 'node:util';
-import { Anteroom } from '../app.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigWatcher } from '../config/configWatcher.js';
 import { formatConfigError, loadConfigFile } from '../config/load.js';
+import { ADMIN_USAGE, adminCli } from './admin.js';
 import { check } from './check.js';
+import { explain } from './explain.js';
 
 const USAGE = `usage:
   anteroom start --config FILE [--dev]
-                                 run the proxy; --dev generates a secret when none is configured
-  anteroom check --config FILE   validate a config file and list what each route does; exit 1 when invalid
-`;
+      run the proxy; SIGHUP or saving the file reloads it; --dev generates a secret when none is set
+  anteroom check --config FILE [--strict]
+      validate a config file, list what each route does and warn about likely mistakes;
+      exit 1 on errors, 2 on warnings with --strict, 0 otherwise
+  anteroom explain --config FILE METHOD URL [-H 'name: value' ...] [--ip ADDRESS]
+      show the tenant, client, route, limits and decision the proxy would apply to one request;
+      URL is absolute or a path with -H 'host: ...'; --ip is the client's address (default 127.0.0.1)
+  anteroom admin COMMAND ...
+      talk to a running proxy's admin API (status, block, unblock, mode, override, reload; see below)
+
+${ADMIN_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -21,9 +33,19 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
   }
-  let values: { config?: string; dev?: boolean };
+  if (command === 'explain') return runExplain(rest);
+  if (command === 'admin') {
+    const out = await adminCli(rest);
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    return out.code;
+  }
+  let values: { config?: string; dev?: boolean; strict?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, dev: { type: 'boolean' } }, strict: true }));
+    const flag = command === 'start' ? 'dev' : command === 'check' ? 'strict' : undefined;
+    const options: ParseArgsConfig['options'] = { config: { type: 'string', short: 'c' } };
+    if (flag !== undefined) options[flag] = { type: 'boolean' };
+    ({ values } = parseArgs({ args: rest, options, strict: true }) as { values: typeof values });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
     return 1;
@@ -34,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'check':
-      return runCheck(values.config);
+      return runCheck(values.config, values.strict === true);
     case 'start':
       return start(values.config, values.dev === true);
     default:
@@ -43,8 +65,37 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function runCheck(file: string): number {
-  const out = check(file);
+function runCheck(file: string, strict: boolean): number {
+  return print(check(file, { strict }));
+}
+
+function runExplain(args: string[]): number {
+  let parsed: { values: { config?: string; header?: string[]; ip?: string }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, header: { type: 'string', short: 'H', multiple: true }, ip: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  if (values.config === undefined) {
+    process.stderr.write(`missing --config FILE\n${USAGE}`);
+    return 1;
+  }
+  if (positionals.length !== 2) {
+    process.stderr.write(`expected METHOD URL, got ${positionals.length === 0 ? 'nothing' : positionals.map((p) => JSON.stringify(p)).join(' ')}\n${USAGE}`);
+    return 1;
+  }
+  const [method, url] = positionals as [string, string];
+  return print(explain(values.config, { method, url, headers: values.header ?? [], ...(values.ip !== undefined ? { ip: values.ip } : {}) }));
+}
+
+function print(out: { code: number; stdout: string; stderr: string }): number {
   process.stdout.write(out.stdout);
   process.stderr.write(out.stderr);
   return out.code;
@@ -65,17 +116,32 @@ async function start(file: string, dev: boolean): Promise<number> {
     );
     return 1;
   }
-  const app = new Anteroom(result.config);
+  // Loaded here, not at the top: `check`, `explain` and `admin` start faster without the proxy and fastify.
+  const { Anteroom } = await import('../app.js');
+  const { AdminConfigError } = await import('../admin/adminServer.js');
+  const app = new Anteroom(result.config, { configFile: file });
+  // SIGHUP and a change of the file reload it; Anteroom.reload logs the outcome either way. The
+  // handler goes in first: SIGHUP's default action ends the process.
+  process.on('SIGHUP', () => void app.reload('SIGHUP'));
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof AdminConfigError) {
+      process.stderr.write(`${file}: refusing to start: ${err.message}\n`);
+      await app.rt.close();
+      return 1;
+    }
     app.log.fatal({ err }, 'cannot listen');
     app.log.flush();
     return 1;
   }
+  const watcher = new ConfigWatcher(file, () => void app.reload('file change'), { log: app.log });
+  watcher.start();
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
+      // SIGHUP keeps its handler (reload refuses while stopping): its default would end the drain.
+      watcher.close();
       if (++signals > 1) {
         app.log.warn({ signal }, 'second signal: exiting now');
         resolve(1);

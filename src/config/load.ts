@@ -152,22 +152,6 @@ function crossChecks(config: Config): ConfigError[] {
       message: `must not be longer than listen.requestTimeoutMs (${config.listen.requestTimeoutMs}): the headers are part of the request`,
     });
   }
-  // The waiting page template is read and compiled here, so that `anteroom check` finds what would
-  // otherwise stop the proxy at start.
-  const template = config.room.page.template;
-  if (template !== undefined) {
-    let source: string | undefined;
-    try {
-      source = readFileSync(template, 'utf8');
-    } catch (err) {
-      errors.push({ path: 'room.page.template', value: template, message: `cannot read the template: ${(err as Error).message}` });
-    }
-    try {
-      if (source !== undefined) compileWaitingPageTemplate(source);
-    } catch (err) {
-      errors.push({ path: 'room.page.template', value: template, message: (err as Error).message });
-    }
-  }
   const roomUpstream = config.defaultUpstream ?? names[0];
   for (const [name, c] of Object.entries(config.control.upstreams)) {
     const upstream = config.upstreams[name];
@@ -178,6 +162,16 @@ function crossChecks(config: Config): ConfigError[] {
       path: `control.upstreams.${name}.limit`,
       message: `no in-flight limit to admit against while engaged: set limit.static or limit.adaptive here, upstreams.${name}.concurrency${name === roomUpstream ? ', or room.concurrency' : ''}`,
     });
+  }
+  const template = config.room.page.template;
+  if (template !== undefined) {
+    // Read and compiled here for the same reason as the key files: a reload must not get past
+    // validation with a page it cannot show.
+    try {
+      compileWaitingPageTemplate(readFileSync(template, 'utf8'));
+    } catch (err) {
+      errors.push({ path: 'room.page.template', value: template, message: `unusable waiting page template: ${(err as Error).message}` });
+    }
   }
   return errors;
 }

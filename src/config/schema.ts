@@ -4,7 +4,9 @@
  * (incident 003: a misconfigured queue let most traffic bypass it).
  */
 import { z } from 'zod';
+import { metricsSchema } from '../admin/metricsSchema.js';
 import { controlSchema } from '../control/schema.js';
+import { controlsSchema } from '../controls/schema.js';
 import { identitySchema } from '../identity/schema.js';
 import { limitsSchema } from '../limits/schema.js';
 import { roomSchema } from '../room/schema.js';
@@ -18,6 +20,8 @@ import { timerMs } from './timerMs.js';
 const secretString = z.union([z.string(), z.number().transform(String)]);
 const port = z.int().min(0).max(65535);
 const ms = timerMs(1);
+/** Highest listen.maxHeaderCount; the listener is built to see one more field than this. */
+export const MAX_HEADER_COUNT = 10_000;
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const listenSchema = z.strictObject({
@@ -38,7 +42,7 @@ export const listenSchema = z.strictObject({
   /** Largest request header section accepted; larger gets 431. */
   maxHeaderBytes: z.int().min(1024).max(1_048_576).default(16_384),
   /** Most header fields in a request; more get 431. */
-  maxHeaderCount: z.int().min(8).max(10_000).default(100),
+  maxHeaderCount: z.int().min(8).max(MAX_HEADER_COUNT).default(100),
   /** Longest request target (path and query); longer gets 414. */
   maxUrlBytes: z.int().min(256).max(1_048_576).default(8_192),
   /** Largest request body forwarded; larger gets 413. */
@@ -120,7 +124,11 @@ export const configSchema = z.strictObject({
   room: roomSchema.prefault({}),
   /** Automatic engagement: signals, thresholds, adaptive limit and slow start, per upstream. */
   control: controlSchema.prefault({}),
+  /** Operators' switches (blocks, room modes, limit overrides; set through the admin API): how they are carried out. */
+  controls: controlsSchema.prefault({}),
   log: logSchema.prefault({}),
+  /** What the Prometheus metrics contain. */
+  metrics: metricsSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
 });
 

@@ -200,6 +200,31 @@ export class IdentityResolver {
     return { tenant, tenantSource, clientKey, clientSource, subject };
   }
 
+  /** The names of the session cookies among the client sources; a session can be blocked only when there is one. */
+  get sessionCookies(): readonly string[] {
+    return this.clientSources.flatMap((s) => (s.kind === 'cookie' ? [s.name] : []));
+  }
+
+  /** The key of a session cookie's value: the client key a request with that cookie gets from it. */
+  sessionKey(value: string): string {
+    return `s:${this.digest(value)}`;
+  }
+
+  /**
+   * The keys of every session cookie (a `cookie` client source) the Cookie header carries, whichever
+   * source gave the client key: a blocked session stays blocked when the request also has an API key.
+   */
+  sessionKeys(cookieHeader: string | undefined): string[] {
+    const keys: string[] = [];
+    if (cookieHeader === undefined) return keys;
+    for (const source of this.clientSources) {
+      if (source.kind !== 'cookie') continue;
+      const value = readCookie(cookieHeader, source.name);
+      if (value) keys.push(this.sessionKey(value));
+    }
+    return keys;
+  }
+
   private claims(headers: IncomingHttpHeaders, from: TokenLocation): JwtClaims | null {
     if (this.jwt === null) return null;
     let token: string | undefined;
@@ -227,24 +252,43 @@ export class IdentityResolver {
 }
 
 function compileTenantSource(s: IdentityConfig['tenant'][number], locations: Map<string, TokenLocation>): TenantSource {
-  if (s.header !== undefined) return { kind: 'header', label: `header:${s.header}`, name: s.header };
+  const label = tenantSourceLabel(s);
+  if (s.header !== undefined) return { kind: 'header', label, name: s.header };
   if (s.hostPattern !== undefined) {
     const [prefix, suffix] = s.hostPattern.split('{tenant}') as [string, string];
-    return { kind: 'host', label: `host:${s.hostPattern}`, prefix, suffix };
+    return { kind: 'host', label, prefix, suffix };
   }
   if (s.pathPrefix !== undefined) {
     const [prefix, rest] = s.pathPrefix.split('{tenant}') as [string, string];
-    return { kind: 'path', label: `path:${s.pathPrefix}`, prefix, rest };
+    return { kind: 'path', label, prefix, rest };
   }
-  if (s.cookie !== undefined) return { kind: 'cookie', label: `cookie:${s.cookie}`, name: s.cookie };
-  return { kind: 'jwt', label: `jwt:${s.jwtClaim!}`, claim: s.jwtClaim!, from: tokenLocation(s.from, locations) };
+  if (s.cookie !== undefined) return { kind: 'cookie', label, name: s.cookie };
+  return { kind: 'jwt', label, claim: s.jwtClaim!, from: tokenLocation(s.from, locations) };
 }
 
 function compileClientSource(s: IdentityConfig['client'][number], locations: Map<string, TokenLocation>): ClientSource {
-  if (s.cookie !== undefined) return { kind: 'cookie', label: `cookie:${s.cookie}`, name: s.cookie };
-  if (s.header !== undefined) return { kind: 'header', label: `header:${s.header}`, name: s.header };
-  if (s.jwtSubject !== undefined) return { kind: 'jwt', label: 'jwt:sub', from: tokenLocation(s.from, locations) };
-  return { kind: 'ip', label: 'ip' };
+  const label = clientSourceLabel(s);
+  if (s.cookie !== undefined) return { kind: 'cookie', label, name: s.cookie };
+  if (s.header !== undefined) return { kind: 'header', label, name: s.header };
+  if (s.jwtSubject !== undefined) return { kind: 'jwt', label, from: tokenLocation(s.from, locations) };
+  return { kind: 'ip', label };
+}
+
+/** The `tenantSource` a tenant source entry gives, e.g. `header:x-tenant-id`, `host:{tenant}.example.com`. */
+export function tenantSourceLabel(s: IdentityConfig['tenant'][number]): string {
+  if (s.header !== undefined) return `header:${s.header}`;
+  if (s.hostPattern !== undefined) return `host:${s.hostPattern}`;
+  if (s.pathPrefix !== undefined) return `path:${s.pathPrefix}`;
+  if (s.cookie !== undefined) return `cookie:${s.cookie}`;
+  return `jwt:${s.jwtClaim!}`;
+}
+
+/** The `clientSource` a client source entry gives, e.g. `cookie:session_id`, `jwt:sub`, `ip`. */
+export function clientSourceLabel(s: IdentityConfig['client'][number]): string {
+  if (s.cookie !== undefined) return `cookie:${s.cookie}`;
+  if (s.header !== undefined) return `header:${s.header}`;
+  if (s.jwtSubject !== undefined) return 'jwt:sub';
+  return 'ip';
 }
 
 /** One object per distinct location, so that resolve can tell by identity that two sources read the same token. */

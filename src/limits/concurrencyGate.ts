@@ -35,6 +35,8 @@ export class ConcurrencyGate {
   /** The limit in force per upstream; absent means none. */
   private readonly upstreamLimits = new Map<string, number>();
   private readonly queue: Waiter[] = [];
+  /** Waiters per upstream, so the room can count them as in flight without scanning the queue. */
+  private readonly waitingByUpstream = new Map<string, number>();
   /** Called after every release, once the gate's own waiters had their turn (the room pumps here). */
   onRelease: (() => void) | null = null;
 
@@ -66,6 +68,11 @@ export class ConcurrencyGate {
     return this.queue.length;
   }
 
+  /** Requests waiting for a slot at this upstream. */
+  waitingFor(upstream: string): number {
+    return this.waitingByUpstream.get(upstream) ?? 0;
+  }
+
   /**
    * Takes the claim's slots if every cap allows. FIFO holds without looking at the queue: every
    * release admits the waiters that fit before anything else runs, so a waiter still queued is one
@@ -86,6 +93,7 @@ export class ConcurrencyGate {
     const waiter: Waiter = { claim, done, timer: null, settled: false };
     waiter.timer = setTimeout(() => this.cancel(waiter), timeoutMs);
     this.queue.push(waiter);
+    this.waitingByUpstream.set(claim.upstream, this.waitingFor(claim.upstream) + 1);
     return waiter;
   }
 
@@ -134,6 +142,7 @@ export class ConcurrencyGate {
 
   private settle(w: Waiter, admitted: boolean): void {
     w.settled = true;
+    decrement(this.waitingByUpstream, w.claim.upstream);
     if (w.timer !== null) clearTimeout(w.timer);
     w.done(admitted);
   }

@@ -39,6 +39,18 @@ export interface RouteLimits {
   readonly name: string;
   readonly rate?: number | undefined;
   readonly burst?: number | undefined;
+  /** Where the limit comes from, when not the route's own config (an operator's override). */
+  readonly source?: string | undefined;
+}
+
+/**
+ * Runtime limit overrides of tenants (src/controls), read on every decision so that an operator's
+ * override bites at once; `generation` changes with every change of them.
+ */
+export interface TenantLimitOverrides {
+  readonly generation: number;
+  readonly tenantOverrideCount: number;
+  tenantOverride(tenant: string): { readonly rate?: number | undefined; readonly burst?: number | undefined; readonly concurrency?: number | undefined } | undefined;
 }
 
 function bucket(name: string, source: string, c: BucketConfig): NamedBucket {
@@ -55,11 +67,17 @@ function bucket(name: string, source: string, c: BucketConfig): NamedBucket {
 export class LimitPlan {
   private readonly tenantPlans = new Map<string, TenantPlan>();
   private readonly defaultPlan: TenantPlan;
+  /** Plans of tenants with an override, built on first use and dropped when the overrides change. */
+  private readonly overridden = new Map<string, TenantPlan>();
+  private overriddenGeneration = -1;
   readonly client: NamedBucket | null;
   readonly wsClient: NamedBucket | null;
   readonly wsGlobal: NamedBucket | null;
 
-  constructor(private readonly config: LimitsConfig) {
+  constructor(
+    private readonly config: LimitsConfig,
+    private readonly overrides: TenantLimitOverrides | null = null,
+  ) {
     this.client = config.client ? bucket('client', 'limits.client', config.client) : null;
     this.wsClient = config.websocket.perClient ? bucket('ws-client', 'limits.websocket.perClient', config.websocket.perClient) : null;
     this.wsGlobal = config.websocket.global ? bucket('ws-global', 'limits.websocket.global', config.websocket.global) : null;
@@ -67,9 +85,42 @@ export class LimitPlan {
     for (const id of Object.keys(config.tenants)) this.tenantPlans.set(id, this.resolve(id));
   }
 
-  /** Effective limits of a tenant: its override merged over the `tenant` defaults. */
+  /** Effective limits of a tenant: its config merged over the `tenant` defaults, and an operator's runtime override over both. */
   tenantPlan(tenant: string): TenantPlan {
+    const o = this.overrides;
+    if (o !== null && o.tenantOverrideCount > 0) {
+      const plan = this.withOverride(tenant, o);
+      if (plan !== null) return plan;
+    }
     return this.tenantPlans.get(tenant) ?? this.defaultPlan;
+  }
+
+  private withOverride(tenant: string, o: TenantLimitOverrides): TenantPlan | null {
+    if (this.overriddenGeneration !== o.generation) {
+      this.overridden.clear();
+      this.overriddenGeneration = o.generation;
+    }
+    const cached = this.overridden.get(tenant);
+    if (cached !== undefined) return cached;
+    const ov = o.tenantOverride(tenant);
+    if (ov === undefined) return null;
+    const base = this.tenantPlans.get(tenant) ?? this.defaultPlan;
+    const rate = ov.rate ?? base.tenant?.rate;
+    const tenantBucket: NamedBucket | null =
+      rate === undefined || (ov.rate === undefined && ov.burst === undefined)
+        ? base.tenant
+        : {
+            name: 'tenant',
+            source: `overrides.tenants.${tenant}`,
+            rate,
+            // A new rate without a burst gets one second's worth, as in the config.
+            burst: ov.burst ?? (ov.rate !== undefined ? Math.max(1, Math.ceil(rate)) : base.tenant!.burst),
+            shadow: false,
+            onStoreFailure: base.tenant?.onStoreFailure ?? 'local',
+          };
+    const plan: TenantPlan = { ...base, tenant: tenantBucket, concurrency: ov.concurrency ?? base.concurrency };
+    this.overridden.set(tenant, plan);
+    return plan;
   }
 
   private resolve(id: string | undefined): TenantPlan {
@@ -107,7 +158,7 @@ export class LimitPlan {
     if (route !== null && route.rate !== undefined) {
       const b: NamedBucket = {
         name: `route-${route.name}`,
-        source: `routes[${route.name}].limits`,
+        source: route.source ?? `routes[${route.name}].limits`,
         rate: route.rate,
         burst: route.burst ?? Math.max(1, Math.ceil(route.rate)),
         shadow: false,

@@ -13,6 +13,7 @@
  * 001: one account's automation took every worker); a request over a cap waits in a bounded FIFO.
  * Bypass routes take no slot; websocket upgrades take none once they are let in.
  */
+import { performance } from 'node:perf_hooks';
 import { classAction } from '../control/shedPolicy.js';
 import { readCookie } from '../identity/cookies.js';
 import type { Claim, ConcurrencyGate } from '../limits/concurrencyGate.js';
@@ -42,7 +43,9 @@ export const admit: Phase = {
     const action = classAction(state, ctx.requestClass);
     if (action === 'refuse') return shed(ctx, upstream);
     ctx.decision = 'forward';
-    if (room.config.mode === 'open') return slot(ctx);
+    // An operator's runtime mode (the tenant's, else the global one) wins over the config's.
+    const mode = ctx.rt.controls.roomMode(ctx.tenant, room.config.mode);
+    if (mode === 'open') return slot(ctx);
     const cookies = ctx.req.headers.cookie;
     const session = room.checkSession(readCookie(cookies, room.config.cookies.session), ctx.tenant, ctx.clientKey);
     if (session !== null) {
@@ -53,7 +56,7 @@ export const admit: Phase = {
     const ticket = ctx.isUpgrade || ctx.browser ? readCookie(cookies, room.config.cookies.ticket) : (header(ctx, TICKET_HEADER) ?? readCookie(cookies, room.config.cookies.ticket));
     // A newcomer goes straight on only while the upstream's controller is open, nobody waits and
     // there is room; once the controller engages, everyone new takes a place in line.
-    if (ticket === undefined && action === 'admit' && !room.engaged() && room.canStartSession(ctx.tenant) && room.hasRoom()) {
+    if (ticket === undefined && action === 'admit' && !room.engaged(mode) && room.canStartSession(ctx.tenant) && room.hasRoom()) {
       if (ctx.browser) addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
       return slot(ctx);
     }
@@ -95,6 +98,7 @@ function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: st
     return refuse(ctx, 'ANT_QUEUE_FULL', `The waiting room is full. Retry after ${seconds} s.`, { 'retry-after': String(seconds) });
   }
   if (r.kind === 'admitted') {
+    ctx.rt.stats.roomWaited(kind, true, r.id);
     if (kind === 'browser') addCookie(ctx, sessionCookie(room, room.issueSession(ctx.tenant, ctx.clientKey)));
     if (ticket !== undefined) addCookie(ctx, clearTicketCookie(room));
     return slot(ctx);
@@ -106,6 +110,7 @@ function joined(ctx: RequestContext, r: JoinResult, kind: WaiterKind, ticket: st
   return new Promise<PhaseOutcome>((resolve) => {
     room.hold(r.id, claim, holdMs, (admitted) => {
       ctx.roomHeld = null;
+      ctx.rt.stats.roomWaited(kind, admitted, r.id);
       if (admitted) {
         if (ctx.socketClosed) {
           ctx.rt.limits.gate.release(claim);
@@ -163,9 +168,12 @@ function slot(ctx: RequestContext): PhaseOutcome | Promise<PhaseOutcome> {
     return NEXT;
   }
   const { timeoutMs, maxWaiting } = rt.config.limits.wait;
+  const since = performance.now();
   return new Promise<PhaseOutcome>((resolve) => {
     ctx.waiter = gate.wait(claim, timeoutMs, maxWaiting, (admitted) => {
       ctx.waiter = null;
+      // A client that went away did not time out: its wait is left out.
+      if (admitted || !ctx.socketClosed) rt.stats.gateWaited(admitted, performance.now() - since);
       if (admitted) {
         // The client may have gone while it waited; finish() has run and will not release for it.
         if (ctx.socketClosed) {

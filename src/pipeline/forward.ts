@@ -8,8 +8,10 @@ export const forward: Phase = {
   name: 'forward',
   run(ctx: RequestContext) {
     const upstream = ctx.upstream ?? ctx.rt.defaultUpstream;
-    if (ctx.isUpgrade) forwardWebsocket(ctx, upstream, ctx.forwardedFor);
-    else forwardHttp(ctx, upstream, ctx.forwardedFor);
+    if (ctx.isUpgrade) {
+      ctx.rt.stats.upgradesAdmitted++;
+      forwardWebsocket(ctx, upstream, ctx.forwardedFor);
+    } else forwardHttp(ctx, upstream, ctx.forwardedFor);
     return ANSWERED;
   },
 };

@@ -1,8 +1,10 @@
 /**
  * identify: who is asking. The client address comes from X-Forwarded-For only when the socket peer is
- * a trusted proxy, read right to left past every trusted hop, so a client cannot pick its own address.
- * Then the tenant and the client key, from the configured sources in order (see src/identity).
+ * a trusted proxy, read right to left past every trusted hop, so a client cannot pick its own address
+ * (see identity/clientAddress.ts). Then the tenant and the client key, from the configured sources in
+ * order (see src/identity).
  */
+import { clientAddress, stripV4Mapped } from '../identity/clientAddress.js';
 import type { RequestContext } from './context.js';
 import { NEXT, type Phase } from './phase.js';
 
@@ -11,20 +13,10 @@ export const identify: Phase = {
   run(ctx: RequestContext) {
     const req = ctx.req;
     const peer = stripV4Mapped(req.socket.remoteAddress ?? '');
-    let clientIp = peer;
     let chain = '';
     const xff = req.headers['x-forwarded-for'];
-    if (ctx.peerTrusted && xff !== undefined) {
-      chain = Array.isArray(xff) ? xff.join(', ') : xff;
-      const hops = chain.split(',');
-      const trusted = ctx.rt.trustedProxies;
-      for (let i = hops.length - 1; i >= 0; i--) {
-        const hop = stripV4Mapped(hops[i]!.trim());
-        if (hop === '') continue;
-        clientIp = hop;
-        if (!trusted.check(hop, hop.includes(':') ? 'ipv6' : 'ipv4')) break;
-      }
-    }
+    if (ctx.peerTrusted && xff !== undefined) chain = Array.isArray(xff) ? xff.join(', ') : xff;
+    const clientIp = chain === '' ? peer : clientAddress(peer, chain, ctx.rt.trustedProxies);
     ctx.clientIp = clientIp;
     ctx.forwardedFor = chain === '' ? peer : `${chain}, ${peer}`;
     const who = ctx.rt.identity.resolve(ctx.host, ctx.path, req.headers, clientIp);
@@ -33,7 +25,3 @@ export const identify: Phase = {
     return NEXT;
   },
 };
-
-function stripV4Mapped(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}

@@ -1,6 +1,7 @@
 /**
  * observe: runs once when the exchange is over (response finished, client gone, or websocket closed)
- * and records what happened: one JSON log line per request with the decision and the upstream latency.
+ * and records what happened: the counts and timings for the metrics, and one JSON log line per request
+ * with the decision and the upstream latency.
  */
 import { performance } from 'node:perf_hooks';
 import type { RequestContext } from './context.js';
@@ -10,6 +11,8 @@ export const observe: Phase = {
   name: 'observe',
   run(ctx: RequestContext) {
     const rt = ctx.rt;
+    rt.stats.record(ctx);
+    if (ctx.decision === 'refuse' && ctx.refusal !== null) rt.refusals.add(ctx.tenant, ctx.refusal);
     if (ctx.upstreamStartedAt !== 0 && !ctx.isUpgrade && !ctx.bypass && !ctx.longPoll && !ctx.eventStream) recordExchange(ctx);
     if (rt.config.log.requests && rt.log.isLevelEnabled('info')) {
       rt.log.info(

@@ -51,6 +51,7 @@ function start(rt: Runtime, req: IncomingMessage, res: ServerResponse): void {
 }
 
 export function handleUpgrade(rt: Runtime, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  rt.stats.upgrades++;
   const ctx = new RequestContext(rt, req, null, socket, head, performance.now());
   socket.on('error', (err) => {
     ctx.upstreamError ??= `client socket: ${err.message}`;

@@ -2,6 +2,7 @@
  * route: the first matching route rule decides the upstream, the class of traffic, the cost in
  * tokens, whether the request bypasses admission control, and per-route limits (see src/routes).
  */
+import { applyRouteOverride } from '../controls/routeOverride.js';
 import type { RequestContext } from './context.js';
 import { NEXT, type Phase } from './phase.js';
 
@@ -19,6 +20,8 @@ export const route: Phase = {
     const limits = route.limits;
     ctx.routeLimits = limits?.rate !== undefined ? { name: route.name, rate: limits.rate, burst: limits.burst } : null;
     ctx.routeConcurrency = limits?.concurrency ?? Infinity;
+    const override = rt.controls.routeOverride(route.name);
+    if (override !== undefined) applyRouteOverride(ctx, override);
     return NEXT;
   },
 };

@@ -34,7 +34,14 @@ export function instrumentWebsocketProxy(upstream: Upstream): void {
       (proxySocket as Duplex & { setTimeout?: (ms: number) => void }).setTimeout?.(0);
       ctx.status = 101;
       ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
-      ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket);
+      // Not before http-proxy-3's own 'upgrade' listener (which runs after this one) has put back the
+      // bytes that came with the 101 (`unshift(proxyHead)`) and piped the sockets: track() adds a
+      // 'data' listener, and on a socket already flowing an unshifted chunk is emitted at once to the
+      // listeners there are, so a frame sent with the 101 (a server's welcome) went to the registry
+      // only and never reached the client. This tick comes before the pipe's first flow.
+      process.nextTick(() =>
+        ctx.rt.websockets.track(ctx.id, ctx.tenant, ctx.clientKey, ctx.socket!, proxySocket, { clientIp: ctx.clientIp, routeName: ctx.routeName, cookie: ctx.req.headers.cookie }),
+      );
     });
     proxyReq.once('response', (res: IncomingMessage) => {
       ctx.status = res.statusCode ?? 0;

@@ -9,6 +9,10 @@ export interface OpenWebsocket {
   readonly id: string;
   readonly tenant: string;
   readonly clientKey: string;
+  /** The client address, the route name and the Cookie header of the upgrade: what a block can name. */
+  readonly clientIp: string;
+  readonly routeName: string;
+  readonly cookie: string | undefined;
   readonly client: Duplex;
   readonly upstream: Duplex;
   /** Frame boundaries of the upstream -> client direction. */
@@ -23,6 +27,11 @@ export class WebsocketRegistry {
   private readonly perTenant = new Map<string, number>();
   /** Upgrades counted for their tenant (see reserve) whose upstream has not switched protocols yet. */
   private readonly reserved = new Map<Duplex, string>();
+  /** Websockets opened (the upstream switched protocols) and closed since start, for the metrics. */
+  opened = 0;
+  closed = 0;
+  /** Called for every websocket that opens (a block that arrived during its handshake closes it). */
+  onOpen: ((ws: OpenWebsocket) => void) | null = null;
 
   get size(): number {
     return this.open.size;
@@ -60,11 +69,21 @@ export class WebsocketRegistry {
   }
 
   /** Starts following a connection once the upstream accepted the upgrade. */
-  track(id: string, tenant: string, clientKey: string, client: Duplex, upstream: Duplex): OpenWebsocket {
+  track(
+    id: string,
+    tenant: string,
+    clientKey: string,
+    client: Duplex,
+    upstream: Duplex,
+    who: { clientIp: string; routeName: string; cookie: string | undefined } = { clientIp: '', routeName: '', cookie: undefined },
+  ): OpenWebsocket {
     const ws: OpenWebsocket = {
       id,
       tenant,
       clientKey,
+      clientIp: who.clientIp,
+      routeName: who.routeName,
+      cookie: who.cookie,
       client,
       upstream,
       toClient: new FrameBoundary(),
@@ -78,14 +97,19 @@ export class WebsocketRegistry {
       if (!ws.closing) ws.toUpstream.feed(chunk);
     });
     this.open.set(id, ws);
+    this.opened++;
     // A reservation becomes the open socket's count.
     this.unreserve(client);
     this.add(tenant, 1);
     const forget = (): void => {
-      if (this.open.delete(id)) this.add(tenant, -1);
+      if (this.open.delete(id)) {
+        this.add(tenant, -1);
+        this.closed++;
+      }
     };
     client.once('close', forget);
     upstream.once('close', forget);
+    this.onOpen?.(ws);
     return ws;
   }
 

@@ -87,6 +87,12 @@ export class ActiveSessions {
     return tenant === undefined ? this.#sessions.size : (this.#perTenant.get(tenant) ?? 0);
   }
 
+  /** Active sessions per tenant (a copy). */
+  perTenant(): Map<string, number> {
+    this.sweep();
+    return new Map(this.#perTenant);
+  }
+
   /** Whether one more session of this tenant fits. */
   canAdmit(tenant: string): boolean {
     this.sweep();

@@ -20,6 +20,7 @@ import type { RoomConfig } from './schema.js';
 import { SequenceClock } from './sequence.js';
 import { SessionSigner, type AdmissionSession } from './session.js';
 import { ActiveSessions } from './activeSessions.js';
+import type { RoomSwitches } from './switches.js';
 import { TicketSigner, type Ticket } from './ticket.js';
 import { WaitEstimator, type WaitRange } from './waitEstimate.js';
 
@@ -41,6 +42,18 @@ interface Pending {
   readonly expiresAt: number;
 }
 
+/**
+ * How long an uncollected admission holds capacity for its holder: a browser whose status poll is
+ * held (below) collects at once, and one that is not, or a program with a ticket, is expected back
+ * about this soon. Past it the admission stays good (for the grace) but no longer keeps others out:
+ * held for the whole grace, one person who never came back kept a slot idle for 30 s, and a room full
+ * of browsers polling every few seconds let the upstream idle at a fraction of its capacity.
+ */
+export const RESERVE_MS = 1_000;
+
+/** A status poll near the front is held this long (at most) and answered the moment its place is admitted. */
+export const POLL_HOLD_MS = 8_000;
+
 export class Room {
   config: RoomConfig;
   template: string;
@@ -51,8 +64,12 @@ export class Room {
   readonly estimator: WaitEstimator;
   private readonly seq: SequenceClock;
   protected readonly held = new Map<string, Held>();
-  /** Admitted waiters whose browser (or retrying client) has not come back yet; they hold capacity. */
+  /** Admitted waiters whose browser (or retrying client) has not come back yet, until the grace ends. */
   protected readonly pending = new Map<string, Pending>();
+  /** The pending admissions still holding capacity (see RESERVE_MS), in admission order, with until when. */
+  private readonly reserved = new Map<string, number>();
+  /** Status polls held for a place, woken when it is admitted (or the switches change). */
+  private readonly pollWatchers = new Map<string, Set<() => void>>();
   /**
    * Places already let in, until no ticket for them can be within the grace any more (their tickets were
    * all issued before the admission). A ticket is good for one admission: without this, a client that
@@ -76,6 +93,8 @@ export class Room {
   upstream = '';
   admitted = 0;
   rejectedTickets = 0;
+  /** The operator's switches: a paused tenant (pause, maintenance) is admitted nobody, its places kept. */
+  switches: RoomSwitches | null = null;
 
   constructor(
     config: RoomConfig,
@@ -85,20 +104,23 @@ export class Room {
     protected readonly now: () => number = Date.now,
   ) {
     this.config = config;
-    this.template = loadTemplate(config);
+    this.template = loadWaitingPageTemplate(config);
     this.queue = new FairQueue({ now, ...queueSettings(config) });
     this.tickets = new TicketSigner({ secrets: [secret], ttlMs: config.ticketTtlS * 1000 });
     this.sessions = new SessionSigner({ secrets: [secret], ttlMs: config.sessionTtlS * 1000 });
     this.active = new ActiveSessions({ now, ttlMs: config.sessionTtlS * 1000, maxTotal: config.maxActiveSessions ?? Infinity });
     this.estimator = new WaitEstimator({ now });
     this.seq = new SequenceClock(now);
-    this.reconfigure(config);
+    this.reconfigure(config, this.template);
   }
 
-  /** Applies a new `room` section without losing anyone's place. */
-  reconfigure(config: RoomConfig): void {
+  /**
+   * Applies a new `room` section without losing anyone's place. `template` is the page template read
+   * beforehand (loadWaitingPageTemplate), so that a reload can read it before it swaps anything.
+   */
+  reconfigure(config: RoomConfig, template: string = loadWaitingPageTemplate(config)): void {
     this.config = config;
-    this.template = loadTemplate(config);
+    this.template = template;
     this.queue.reconfigure(queueSettings(config));
     this.estimator.setRetry(retryBounds(config));
     const perMinute = config.sessionsPerMinute;
@@ -121,9 +143,63 @@ export class Room {
     return this.queue.countsOf(tenant);
   }
 
-  /** Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so. */
-  engaged(): boolean {
-    return this.config.mode === 'queue-all' || (this.config.mode === 'auto' && (this.queue.size > 0 || this.pending.size > 0));
+  /** Waiting in this instance's queue per class, for the metrics: O(tenants waiting). */
+  waitingByClass(): ReturnType<FairQueue['countsOf']> {
+    const sum = { critical: 0, normal: 0, bulk: 0 };
+    for (const t of this.queue.tenants()) {
+      sum.critical += t.critical;
+      sum.normal += t.normal;
+      sum.bulk += t.bulk;
+    }
+    return sum;
+  }
+
+  /** Admitted sessions active now, as this instance counts them. */
+  get activeSessions(): number {
+    return this.active.count();
+  }
+
+  /** Places in this instance's queue dropped as abandoned since start. */
+  get abandoned(): number {
+    return this.queue.abandoned;
+  }
+
+  /**
+   * Whether a newcomer without a session must wait: somebody is already waiting, or the mode says so.
+   * `mode`: the one in force for the newcomer's tenant (an operator's runtime mode), else the config's.
+   */
+  engaged(mode: string = this.config.mode): boolean {
+    if (mode === 'queue-all' || mode === 'pause' || mode === 'maintenance') return true;
+    return mode === 'auto' && (this.reservedCount() > 0 || this.waitingForCapacity() > 0);
+  }
+
+  /** Waiters, less those of tenants an operator holds back (they wait by choice, not for capacity). */
+  private waitingForCapacity(): number {
+    let n = this.queue.size;
+    if (n === 0 || this.switches === null) return n;
+    for (const tenant of this.switches.heldBack()) {
+      const c = this.queue.countsOf(tenant);
+      n -= c.critical + c.normal + c.bulk;
+    }
+    return n;
+  }
+
+  /** The operator changed a switch: a lifted pause lets the waiting in now; held polls learn of it. */
+  switchesChanged(): void {
+    this.pump();
+    for (const id of [...this.pollWatchers.keys()]) this.wakePoll(id);
+  }
+
+  /** Waiters per tenant and class, for the admin status. */
+  tenantCounts(): Map<string, ReturnType<FairQueue['countsOf']>> | Promise<Map<string, ReturnType<FairQueue['countsOf']>>> {
+    const out = new Map<string, ReturnType<FairQueue['countsOf']>>();
+    for (const { tenant, ...counts } of this.queue.tenants()) out.set(tenant, counts);
+    return out;
+  }
+
+  /** Admitted sessions active on this instance, per tenant. */
+  sessionCounts(): Map<string, number> {
+    return this.active.perTenant();
   }
 
   /** Whether a newcomer may go straight on as far as the room's capacity goes (the fast path). */
@@ -261,6 +337,7 @@ export class Room {
     }
     this.queue.remove(id);
     this.pending.delete(id);
+    this.reserved.delete(id);
   }
 
   position(id: string): number | null {
@@ -319,8 +396,69 @@ export class Room {
 
   /** Server-chosen polling interval: often near the front, rarely far back, always well inside the grace. */
   pollAfterMs(position: number | null): number {
+    const graceCap = this.config.graceS * 1000 * 0.4;
+    // Near the front the poll is held until admitted: come straight back after each answer.
+    if (position !== null && this.holdsPoll(position)) return 100;
     const p = position ?? 50;
-    return Math.min(this.config.graceS * 1000 * 0.4, Math.max(1_000, Math.min(15_000, p * 100)));
+    const rate = this.estimator.rate();
+    // A quarter of the expected wait, so a place is asked about a few times on its way to the front.
+    const eta = rate !== null && rate > 0 ? (p / rate) * 1000 : p * 100;
+    return Math.min(graceCap, Math.max(1_000, Math.min(15_000, eta / 4)));
+  }
+
+  /**
+   * Whether a status poll for this position is held until the place is admitted: the places the room
+   * expects to admit within a few seconds (at least the limit's worth, and ten).
+   */
+  holdsPoll(position: number): boolean {
+    const rate = this.estimator.rate() ?? 0;
+    const window = Math.min(5_000, Math.max(10, Number.isFinite(this.limit) ? this.limit : 0, Math.ceil(rate * 5)));
+    return position <= window;
+  }
+
+  /** How long a status poll is held at most: well inside the grace, so a held place is never lost. */
+  pollHoldMs(): number {
+    return Math.min(POLL_HOLD_MS, this.config.graceS * 1000 * 0.25);
+  }
+
+  /**
+   * Resolves when the place may have changed (admitted here, switches changed) or after `ms`. A shared
+   * room's places are admitted by any instance, so it sets `pollRecheckMs` to look again regularly.
+   */
+  waitForPlace(id: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.pollWatchers.get(id);
+      if (set === undefined) this.pollWatchers.set(id, (set = new Set()));
+      const wake = (): void => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.pollWatchers.get(id) === set) this.pollWatchers.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, Math.min(ms, this.pollRecheckMs)));
+      set.add(wake);
+    });
+  }
+
+  /** How often a held poll looks at its place again without being woken. */
+  protected get pollRecheckMs(): number {
+    return 2_000;
+  }
+
+  protected wakePoll(id: string): void {
+    const set = this.pollWatchers.get(id);
+    if (set === undefined) return;
+    for (const wake of [...set]) wake();
+  }
+
+  /** Uncollected admissions still holding capacity. */
+  protected reservedCount(): number {
+    const now = this.now();
+    for (const [id, until] of this.reserved) {
+      if (until > now) break;
+      this.reserved.delete(id);
+    }
+    return this.reserved.size;
   }
 
   // --- the pump -----------------------------------------------------------------------------------------
@@ -331,9 +469,11 @@ export class Room {
     this.expirePending();
     const now = this.now();
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
-      if (this.gate.inFlight(this.upstream) + this.pending.size >= this.localLimit()) break;
+      // Requests let in but waiting for a slot (admitted sessions arriving together) count as in flight.
+      if (this.gate.inFlight(this.upstream) + this.gate.waitingFor(this.upstream) + this.reservedCount() >= this.localLimit()) break;
       if (!this.outflowAllows(now)) break;
-      const w = this.queue.next((tenant) => this.active.canAdmit(tenant));
+      const switches = this.switches;
+      const w = this.queue.next((tenant) => this.active.canAdmit(tenant) && (switches === null || !switches.paused(tenant)));
       if (w === undefined) break;
       if (!this.admit(w, now)) {
         // Its own caps (tenant, route) are full: back to its place, and stop for now.
@@ -359,6 +499,8 @@ export class Room {
       return true;
     }
     this.pending.set(w.id, { tenant: w.tenant, expiresAt: now + this.config.graceS * 1000 });
+    this.reserved.set(w.id, now + RESERVE_MS);
+    this.wakePoll(w.id);
     return true;
   }
 
@@ -373,6 +515,7 @@ export class Room {
   /** Turns a pending admission into "let in now"; the capacity it reserved is handed to the request. */
   private collect(id: string): string {
     this.pending.delete(id);
+    this.reserved.delete(id);
     this.consume(id, this.now());
     return id;
   }
@@ -383,8 +526,11 @@ export class Room {
 
   private expirePending(): void {
     const now = this.now();
-    for (const [id, p] of this.pending) if (p.expiresAt <= now) this.pending.delete(id);
     // In admission order, so (with one grace) in expiry order: stop at the first still in force.
+    for (const [id, p] of this.pending) {
+      if (p.expiresAt > now) break;
+      this.pending.delete(id);
+    }
     for (const [id, until] of this.consumed) {
       if (until > now) break;
       this.consumed.delete(id);
@@ -441,7 +587,8 @@ function retryBounds(config: RoomConfig): { maxS: number; unknownS: number } {
   return { maxS, unknownS: Math.min(5, maxS) };
 }
 
-function loadTemplate(config: RoomConfig): string {
+/** The waiting page template the config names (or the default); throws when it cannot be read or compiled. */
+export function loadWaitingPageTemplate(config: RoomConfig): string {
   if (config.page.template === undefined) return DEFAULT_TEMPLATE;
   const source = readFileSync(config.page.template, 'utf8');
   compileWaitingPageTemplate(source);

@@ -215,7 +215,7 @@ describe('anteroom start', () => {
     const held = await holdingOrigin();
     const port = await closedPort();
     const file = join(dir, 'anteroom.yaml');
-    writeFileSync(file, `listen: { host: 127.0.0.1, port: "\${PORT}" }\nupstreams:\n  app: { url: "${origin!.url}" }\n`);
+    writeFileSync(file, `listen: { host: 127.0.0.1, port: "\${PORT}" }\nadmin: { port: 0 }\nupstreams:\n  app: { url: "${origin!.url}" }\n`);
     const child = spawnCli(['start', '--config', file, '--dev'], { PORT: String(port) });
     const done = completion(child);
 

@@ -3,7 +3,7 @@
  * test can tell a hang from slowness and stop it. For every mutant: loadConfigFile must return, not
  * throw; a refusal must carry errors that each name a key path or the top level and print as one
  * bounded line; a config that loads must also go through what `anteroom check` and `anteroom start` do
- * with it (the route listing, building the proxy) without throwing. Reports progress before each case.
+ * with it (its findings and overview, building the proxy) without throwing. Reports progress before each case.
  *
  * workerData: { seedFile, seed, count }. Messages: { at, name } before each case, then
  * { done, loaded, refused, failures: [{ name, problem }] }.
@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Anteroom } from '../../src/app.js';
-import { describeRoutes } from '../../src/cli/check.js';
+import { findProblems } from '../../src/cli/checkFindings.js';
+import { describeConfig } from '../../src/cli/configOverview.js';
 import { formatConfigError, loadConfigFile, type ConfigError } from '../../src/config/load.js';
 import { mutants } from './configFuzz.js';
 
@@ -38,7 +39,8 @@ try {
       const result = loadConfigFile(file, ENV);
       if (result.ok) {
         loaded++;
-        describeRoutes(result.config);
+        findProblems(result.config);
+        describeConfig(result.config);
         const app = new Anteroom(result.config, { logger: pino({ level: 'silent' }) });
         await app.rt.close();
       } else {

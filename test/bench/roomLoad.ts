@@ -223,6 +223,7 @@ export async function runRoomLoad(partial: Partial<RoomLoadOptions> = {}): Promi
   const config = {
     secret: randomBytes(32).toString('base64url'),
     listen: { host: '127.0.0.1', port: 0, keepAliveTimeoutMs: 120_000, requestTimeoutMs: 600_000 },
+    admin: { port: 0 },
     upstreams: { app: { url: originUrl } },
     identity: { tenant: [{ header: 'x-tenant-id' }] },
     // Engaged for the whole run: everyone waits, one admission a minute; nobody is dropped as abandoned.

@@ -277,6 +277,9 @@ async function startAnteroom(originUrl: string, requestLog: boolean, place: Layo
       'listen:',
       '  host: 127.0.0.1',
       `  port: ${port}`,
+      // Several anteroom processes run side by side: each admin listener on a port of its own.
+      'admin:',
+      '  port: 0',
       'upstreams:',
       '  origin:',
       `    url: ${originUrl}`,

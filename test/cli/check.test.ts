@@ -1,4 +1,7 @@
-/** `anteroom check --config FILE`: exit 0 and "ok" for a valid file, exit 1 and every error otherwise. */
+/**
+ * `anteroom check --config FILE [--strict]` as a command: exit 0 and "ok" for a clean file, exit 1 and
+ * every error for an invalid one or one with error findings, 2 with --strict for warnings.
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,18 +20,35 @@ function file(name: string, text: string): string {
 }
 
 describe('anteroom check', () => {
-  it('exits 0 and says ok for a valid file', async () => {
-    const f = file('ok.yaml', 'upstreams:\n  app: { url: http://127.0.0.1:3000 }\n');
-    const r = await runCli(['check', '--config', f]);
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout.startsWith(`${f}: ok\n`)).toBe(true);
+  it('exits 0 and says ok for a clean file, also with --strict', async () => {
+    const f = file('ok.yaml', 'secret: a-secret-of-enough-length-0123456789\nupstreams:\n  app: { url: http://127.0.0.1:3000, concurrency: 20 }\n');
+    for (const args of [['check', '--config', f], ['check', '--config', f, '--strict']]) {
+      const r = await runCli(args);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout.startsWith(`${f}: ok\n`)).toBe(true);
+    }
   });
 
-  it('accepts the shipped default config', async () => {
+  it('accepts the shipped default config with its two warnings; --strict exits 2 on them', async () => {
     const shipped = fileURLToPath(new URL('../../config/anteroom.yaml', import.meta.url));
     const r = await runCli(['check', '-c', shipped]);
     expect(r.code).toBe(0);
-    expect(r.stdout.startsWith(`${shipped}: ok\n`)).toBe(true);
+    expect(r.stdout.startsWith(`${shipped}: 2 warnings\n`)).toBe(true);
+    expect(r.stdout).toContain('\nwarning: secret: empty: ');
+    expect(r.stdout).toContain('\nwarning: room: the waiting room never holds anyone');
+    const strict = await runCli(['check', '-c', shipped, '--strict']);
+    expect(strict.code).toBe(2);
+    expect(strict.stdout).toBe(r.stdout);
+  });
+
+  it('exits 1 on an error finding, with or without --strict', async () => {
+    const f = file('open-admin.yaml', 'secret: s\nadmin: { host: 0.0.0.0 }\nupstreams:\n  app: { url: http://127.0.0.1:3000, concurrency: 20 }\n');
+    for (const args of [['check', '--config', f], ['check', '--config', f, '--strict']]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(1);
+      expect(r.stdout.startsWith(`${f}: 1 error\n`)).toBe(true);
+      expect(r.stdout).toContain('\nerror: admin.token: empty while admin.host is 0.0.0.0, which is not loopback');
+    }
   });
 
   it('exits 1 and prints every error with its key, value and fix', async () => {
@@ -76,6 +96,9 @@ describe('anteroom check', () => {
     const badFlag = await runCli(['check', '--conifg', 'x.yaml']);
     expect(badFlag.code).toBe(1);
     expect(badFlag.stderr).toContain("Unknown option '--conifg'");
+    const wrongCommand = await runCli(['start', '--config', 'x.yaml', '--strict']);
+    expect(wrongCommand.code).toBe(1);
+    expect(wrongCommand.stderr).toContain("Unknown option '--strict'");
   });
 
   it('start refuses an invalid config with exit 1 before listening', async () => {

@@ -94,6 +94,8 @@ type Patch = { [key: string]: unknown };
 export function proxyConfig(upstreamUrl: string, patch: Patch = {}): Readonly<Config> {
   const base: Patch = {
     listen: { host: '127.0.0.1', port: 0 },
+    // Test files run in parallel: every admin listener on a free port of its own.
+    admin: { host: '127.0.0.1', port: 0 },
     upstreams: { app: { url: upstreamUrl } },
     log: { level: 'silent', requests: false },
   };

@@ -3,6 +3,7 @@
  * a plain HTTP answer (relayed to the client), and an upstream that cannot be reached (502 on the
  * socket).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -163,6 +164,30 @@ describe('websocket forwarding', () => {
     await client.closed;
     expect(proxy.app.rt.websockets.size).toBe(0);
   });
+  it('delivers a frame the upstream sends together with its 101 (regression: the first message was lost)', async () => {
+    // A welcome frame in the same write as the 101, as ActionCable or socket.io servers send one: it
+    // reaches the proxy in the upgrade's head, not as later socket data.
+    const raw = await startRawOrigin((head, socket) => {
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)![1]!;
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      const frame = Buffer.concat([Buffer.from([0x81, 7]), Buffer.from('welcome')]);
+      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`), frame]));
+    });
+    try {
+      proxy = await startProxy(raw.url);
+      const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/ws`);
+      clients.push(ws);
+      const first = nextMessage(ws);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      expect((await first).data.toString()).toBe('welcome');
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('answers 504 on the socket when the upstream never answers the upgrade (regression: held forever)', async () => {
     const silent = await startRawOrigin(() => undefined);
     try {

@@ -41,6 +41,12 @@ export const STATUS_TICKET_PARAM = 'ticket';
  */
 export const STATUS_JOIN_PARAM = 'join';
 
+/**
+ * A query parameter (`wait=1`) with which the waiting page's script asks for its polls to be held near
+ * the front until the place is admitted (a long poll). Polls without it are answered at once.
+ */
+export const STATUS_WAIT_PARAM = 'wait';
+
 /** The status URL for a ticket: `base` (a local path) with the ticket query parameter appended. */
 export function statusUrlFor(ticket: string, base: string = STATUS_PATH): string {
   const sep = base.includes('?') ? '&' : '?';

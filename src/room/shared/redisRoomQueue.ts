@@ -26,11 +26,13 @@ import type { Cluster, Redis, ClusterNode } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedisClient } from '../../limits/redisClient.js';
 import { classIndex, type RoomClass } from '../classes.js';
-import { ENTER_LUA, LEAVE_LUA, POSITIONS_LUA, SYNC_LUA, UNPIN_LUA } from './roomScripts.js';
+import { COUNTS_LUA, ENTER_LUA, LEAVE_LUA, POSITIONS_LUA, SYNC_LUA, UNPIN_LUA } from './roomScripts.js';
 
 /** The admission policy the scripts apply; the same settings as FairQueue plus the capacity. */
 export interface RoomPolicy {
   graceMs: number;
+  /** How long an uncollected admission counts against the limit (room.ts RESERVE_MS); it stays good for the grace. */
+  reserveMs: number;
   maxPerTenant: number;
   maxTotal: number;
   /** Global in-flight limit the room admits against; Infinity for none. */
@@ -42,6 +44,8 @@ export interface RoomPolicy {
   outflowPerSecond: number;
   /** How long an instance that stopped reporting still counts as live (ms). */
   instanceTtlMs: number;
+  /** Tenants admitted nobody (an operator's pause or maintenance): `all` unless the tenant has its own setting. */
+  paused?: { all: boolean; tenants: Record<string, boolean> };
 }
 
 /** What this instance tells the room on every call. */
@@ -132,6 +136,7 @@ interface Commands {
   roomUnpin(key: string, ...args: string[]): Promise<Reply>;
   roomLeave(key: string, ...args: string[]): Promise<Reply>;
   roomPositions(key: string, ...args: string[]): Promise<Reply>;
+  roomCounts(key: string): Promise<(string | number)[]>;
 }
 type Client = (Redis | Cluster) & Commands;
 
@@ -170,6 +175,7 @@ export class RedisRoomQueue extends EventEmitter<Events> {
     client.defineCommand('roomUnpin', { lua: UNPIN_LUA, numberOfKeys: 1 });
     client.defineCommand('roomLeave', { lua: LEAVE_LUA, numberOfKeys: 1 });
     client.defineCommand('roomPositions', { lua: POSITIONS_LUA, numberOfKeys: 1 });
+    client.defineCommand('roomCounts', { lua: COUNTS_LUA, numberOfKeys: 1 });
     this.client = client as Client;
     client.on('error', (err: Error) => this.log.debug({ err }, 'shared room: redis connection error'));
     client.on('close', () => {
@@ -190,6 +196,7 @@ export class RedisRoomQueue extends EventEmitter<Events> {
     const weights = Object.values(p.weights);
     this.policyJson = JSON.stringify({
       g: p.graceMs,
+      rsv: Math.min(p.reserveMs, p.graceMs),
       mpt: p.maxPerTenant,
       mt: p.maxTotal,
       lim: p.limit === Infinity ? -1 : p.limit,
@@ -202,6 +209,8 @@ export class RedisRoomQueue extends EventEmitter<Events> {
       orate: p.outflowPerSecond,
       oburst: Math.max(1, Math.ceil(p.outflowPerSecond)),
       ttl: p.instanceTtlMs,
+      pa: p.paused?.all === true,
+      pt: p.paused?.tenants ?? {},
     });
   }
 
@@ -247,6 +256,21 @@ export class RedisRoomQueue extends EventEmitter<Events> {
   /** Positions without touching (for tests and status). */
   async positions(ids: readonly string[], report: Report): Promise<{ positions: (number | null)[]; room: RoomSnapshot } | null> {
     return this.perId((c, args) => c.roomPositions(this.base, ...args), ids, report);
+  }
+
+  /** Waiters per tenant and class (admin status); null when Redis does not answer. */
+  async tenantCounts(): Promise<Map<string, { critical: number; normal: number; bulk: number }> | null> {
+    if (this.closed || this.client.status !== 'ready') return null;
+    try {
+      const flat = await this.client.roomCounts(this.base);
+      const out = new Map<string, { critical: number; normal: number; bulk: number }>();
+      for (let i = 0; i + 3 < flat.length; i += 4) {
+        out.set(String(flat[i]), { critical: Number(flat[i + 1]), normal: Number(flat[i + 2]), bulk: Number(flat[i + 3]) });
+      }
+      return out;
+    } catch {
+      return null;
+    }
   }
 
   async leave(ids: readonly string[], report: Report): Promise<boolean> {

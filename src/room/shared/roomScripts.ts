@@ -162,12 +162,29 @@ local function take(tenant)
   return w
 end
 
--- FairQueue.next: deficit round robin over the ring.
+-- An operator's pause or maintenance (P.pt: tenants with a setting of their own, P.pa: the rest).
+local function paused(tenant)
+  local own = P.pt[tenant]
+  if own ~= nil then return own end
+  return P.pa
+end
+
+-- FairQueue.next: deficit round robin over the ring; a paused tenant is passed over, keeping its places.
 local function nextWaiter()
+  local skipped = 0
   for guard = 1, 100000 do
     local tenant = redis.call('LINDEX', RING, 0)
     if not tenant then return nil end
     local TK = tkey(tenant)
+    while paused(tenant) do
+      -- No banking while skipped (FairQueue.next).
+      redis.call('HSET', TK, 'd', 0, 'it', 0)
+      redis.call('RPUSH', RING, redis.call('LPOP', RING))
+      skipped = skipped + 1
+      if skipped >= redis.call('LLEN', RING) then return nil end
+      tenant = redis.call('LINDEX', RING, 0)
+      TK = tkey(tenant)
+    end
     local st = redis.call('HMGET', TK, 'd', 'it')
     local d = tonumber(st[1]) or 0
     if st[2] ~= '1' then
@@ -201,7 +218,7 @@ local function liveLoad(except)
 end
 
 -- Admits while the global budget (limit - load of every live instance - admissions not collected
--- yet) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
+-- yet and made less than P.rsv ago) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
 -- an open socket somewhere goes to that instance's inbox, or to MINE when held here.
 local MINE = {}
 local ADMITTED = 0
@@ -209,7 +226,8 @@ local function admitStep()
   redis.call('ZREMRANGEBYSCORE', ADM, '-inf', fmt(now))
   if not CAN_ADMIT then return end
   local n = MAX_ADMIT
-  if P.lim >= 0 then n = math.min(n, P.lim - liveLoad(nil) - redis.call('ZCARD', ADM)) end
+  -- Only admissions made in the last P.rsv ms hold capacity (their scores are admission time + grace).
+  if P.lim >= 0 then n = math.min(n, P.lim - liveLoad(nil) - redis.call('ZCOUNT', ADM, '(' .. fmt(now + P.g - P.rsv), '+inf')) end
   local OUT = B .. 'out'
   local tat, T = now, 0
   if P.orate > 0 then
@@ -461,4 +479,15 @@ for i = 9, #ARGV do
   out[#out + 1] = p
 end
 return { out, common(ALLOW) }
+`;
+
+/** Waiters per tenant and class, for the admin status; read only. KEYS[1]: the key base. Returns tenant, critical, normal, bulk, ... */
+export const COUNTS_LUA = `
+local B = KEYS[1]
+local out = {}
+for _, t in ipairs(redis.call('LRANGE', B .. 'ring', 0, -1)) do
+  out[#out + 1] = t
+  for ci = 0, 2 do out[#out + 1] = redis.call('ZCARD', B .. 'l' .. ci .. ':' .. t) end
+end
+return out
 `;

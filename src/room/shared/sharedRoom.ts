@@ -30,7 +30,7 @@ import type { ClusterNode } from 'ioredis';
 import type { Claim, ConcurrencyGate } from '../../limits/concurrencyGate.js';
 import { classIndex, type RoomClass } from '../classes.js';
 import type { Waiter, WaiterKind } from '../fairQueue.js';
-import { Room, waiterId, type Held, type JoinResult, type RoomStatusAnswer } from '../room.js';
+import { RESERVE_MS, Room, waiterId, type Held, type JoinResult, type RoomStatusAnswer } from '../room.js';
 import type { RoomConfig } from '../schema.js';
 import type { Ticket } from '../ticket.js';
 import { RedisRoomQueue, type Report, type RoomSnapshot } from './redisRoomQueue.js';
@@ -106,19 +106,47 @@ export class SharedRoom extends Room {
     return !this.shared.degraded;
   }
 
-  override reconfigure(config: RoomConfig): void {
-    super.reconfigure(config);
+  override reconfigure(config: RoomConfig, template?: string): void {
+    super.reconfigure(config, template);
     this.policyDirty = true;
+  }
+
+  /** Which tenants are paused travels with the policy: admission runs in Redis. */
+  /** Any instance may admit a place: a held status poll looks again every 250 ms (one Redis call). */
+  protected override get pollRecheckMs(): number {
+    return this.shared.degraded ? super.pollRecheckMs : 250;
+  }
+
+  override switchesChanged(): void {
+    this.policyDirty = true;
+    super.switchesChanged();
+    this.requestSync();
+  }
+
+  /** Waiters per tenant and class in the shared queue (plus this instance's during an outage). */
+  override async tenantCounts(): Promise<Map<string, ReturnType<Room['waitingOf']>>> {
+    const local = await super.tenantCounts();
+    const shared = this.shared.degraded ? null : await this.shared.tenantCounts();
+    if (shared === null) return local;
+    for (const [tenant, c] of local) {
+      const s = shared.get(tenant);
+      shared.set(tenant, s === undefined ? c : { critical: s.critical + c.critical, normal: s.normal + c.normal, bulk: s.bulk + c.bulk });
+    }
+    return shared;
   }
 
   override get waiting(): number {
     return this.shared.degraded ? this.queue.size : this.waitingAll + this.queue.size;
   }
 
-  override engaged(): boolean {
-    if (this.shared.degraded) return super.engaged();
-    const mode = this.config.mode;
-    return mode === 'queue-all' || (mode === 'auto' && (this.waitingAll > 0 || this.pendingAll > 0 || this.queue.size > 0 || this.pending.size > 0));
+  /**
+   * Unlike the memory room's, the count here includes the waiters of tenants an operator holds back (the
+   * shared queue's counts are fleet-wide, not per tenant): the others then go through the shared queue,
+   * which admits them at once while there is room, past the held-back tenants.
+   */
+  override engaged(mode: string = this.config.mode): boolean {
+    if (this.shared.degraded) return super.engaged(mode);
+    return mode === 'queue-all' || mode === 'pause' || mode === 'maintenance' || (mode === 'auto' && (this.waitingAll > 0 || this.pendingAll > 0 || this.queue.size > 0 || this.pending.size > 0));
   }
 
   override hasRoom(): boolean {
@@ -414,6 +442,7 @@ export class SharedRoom extends Room {
       const c = this.config;
       this.shared.setPolicy({
         graceMs: c.graceS * 1000,
+        reserveMs: RESERVE_MS,
         maxPerTenant: c.maxPerTenant,
         maxTotal: c.maxTotal,
         limit: this.limit,
@@ -422,6 +451,7 @@ export class SharedRoom extends Room {
         minShares: c.minShares,
         outflowPerSecond: c.sessionsPerMinute === undefined ? 0 : c.sessionsPerMinute / 60,
         instanceTtlMs: INSTANCE_TTL_MS,
+        paused: this.switches?.pauseTable() ?? { all: false, tenants: {} },
       });
       this.policyDirty = false;
       this.policyLimit = this.limit;

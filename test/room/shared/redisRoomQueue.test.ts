@@ -37,6 +37,7 @@ afterAll(async () => {
 
 const POLICY: RoomPolicy = {
   graceMs: 30_000,
+  reserveMs: 30_000,
   maxPerTenant: 100_000,
   maxTotal: 1_000_000,
   limit: Infinity,

@@ -21,6 +21,7 @@ describe('RedisRoomQueue on Redis Cluster', () => {
     const connection = { clusterNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
     const policy = {
       graceMs: 30_000,
+      reserveMs: 30_000,
       maxPerTenant: 1_000,
       maxTotal: 10_000,
       limit: Infinity,
