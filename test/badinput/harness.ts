@@ -21,6 +21,8 @@ import { countingOrigin, navigate, send, SECRET, statusOf, until, type CountingO
 import { startStrictOrigin, type StrictOrigin } from './strictOrigin.js';
 
 export { SECRET };
+/** The admin API's bearer token on every proxy under attack. */
+export const ADMIN_TOKEN = 'bad-input-admin-token-0123456789';
 
 const CHILD = fileURLToPath(new URL('../../dist/test/helpers/proxyProcess.js', import.meta.url));
 
@@ -31,6 +33,7 @@ export function attackConfig(appUrl: string, rawUrl: string, patch: Patch = {}):
   const base: Patch = {
     listen: { host: '127.0.0.1', port: 0, headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 1_000, sendTimeoutMs: 1_500, maxHeaderBytes: 8_192, maxUrlBytes: 2_048 },
     secret: SECRET,
+    admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
     upstreams: { app: { url: appUrl }, raw: { url: rawUrl } },
     identity: { tenant: [{ header: 'x-tenant-id' }], client: [{ header: 'x-client-id' }, { ip: true }] },
     routes: [{ name: 'raw', path: '/raw/**', upstream: 'raw', bypass: true }],
@@ -54,6 +57,8 @@ export interface Target {
 
 export interface ChildTarget extends Target {
   child: ChildProcess;
+  /** The admin listener's port. */
+  adminPort: number;
   /** The proxy's live memory now: heap + external after a full collection. */
   liveMemory(): Promise<number>;
   /** Client connections the proxy has open now, upgraded ones included. */
@@ -98,10 +103,11 @@ export async function startChildProxy(config: Patch): Promise<ChildTarget> {
       void exited.then(() => reject(new Error(`proxy process exited (${JSON.stringify(exit)}); stderr: ${stderr}`)));
       if (msg !== null) child.send(msg);
     });
-  const { port } = await ask<{ port: number }>(null);
+  const { port, adminPort } = await ask<{ port: number; adminPort: number }>(null);
   return {
     child,
     port,
+    adminPort,
     lines: () => lines,
     waiting: async () => (await ask<{ room: { waiting: number } }>('room')).room.waiting,
     expectAlive() {

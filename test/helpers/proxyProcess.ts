@@ -3,7 +3,7 @@
  * holds a body in memory without counting the test's own client and origin. Run compiled, with
  * `--expose-gc`: every sample follows a full collection, so it counts live memory, not garbage.
  *
- * Config comes as JSON in ANTEROOM_TEST_CONFIG. Messages: -> { ready, port }; <- 'reset' (start a
+ * Config comes as JSON in ANTEROOM_TEST_CONFIG. Messages: -> { ready, port, adminPort }; <- 'reset' (start a
  * measurement, sampling every 10 ms) -> { reset }; <- 'report' (end it) -> { baseline, peak } in bytes
  * of heap + external memory; <- 'sample' -> { live } (one sample now, outside any measurement);
  * <- 'room' -> { room: { waiting } } (read, never driven); <- 'connections' -> { connections } (open
@@ -20,7 +20,11 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined || process.send === undefined) throw new Error('run with --expose-gc as a forked child');
 const send = process.send.bind(process);
 
-const result = validateConfig(JSON.parse(process.env['ANTEROOM_TEST_CONFIG'] ?? '{}'));
+const given = JSON.parse(process.env['ANTEROOM_TEST_CONFIG'] ?? '{}') as { admin?: unknown };
+// Test files run in parallel: without an admin section of its own, the admin listener takes a free port
+// rather than the default 9180.
+given.admin ??= { host: '127.0.0.1', port: 0 };
+const result = validateConfig(given);
 if (!result.ok) throw new Error(result.errors.map(formatConfigError).join('; '));
 const logLevel = process.env['ANTEROOM_TEST_LOG'];
 const app = new Anteroom(result.config, { logger: logLevel ? pino({ level: logLevel }) : pino({ level: 'silent' }) });
@@ -62,4 +66,4 @@ process.on('message', (msg: string) => {
     void app.stop(0).then(() => process.exit(0));
   }
 });
-send({ ready: true, port });
+send({ ready: true, port, adminPort: app.adminAddress?.port ?? null });
