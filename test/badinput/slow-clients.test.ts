@@ -79,13 +79,20 @@ describe('slowloris', () => {
   it('100 connections trickling their headers a byte at a time all get 408 within headersTimeoutMs; memory stays bounded', async () => {
     await underAttack(a, async () => {
       const target = a.target as ChildTarget;
+      const connectionsBefore = await target.connections();
       const before = await target.liveMemory();
       const clients = await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(a.target.port)));
       // Each sends its request line and a header at once, then the rest a byte every 50 ms.
-      clients.forEach((c, i) => {
-        c.write(`GET /raw/slowloris/${i} HTTP/1.1\r\nHost: shop.test\r\nX-Padding: ${'a'.repeat(4000)}`);
-        trickle(c, [...'a'.repeat(4000)], 50);
-      });
+      await Promise.all(
+        clients.map(
+          (c, i) =>
+            new Promise<void>((resolve) => {
+              c.socket.write(`GET /raw/slowloris/${i} HTTP/1.1\r\nHost: shop.test\r\nX-Padding: ${'a'.repeat(4000)}`, () => resolve());
+              trickle(c, [...'a'.repeat(4000)], 50);
+            }),
+        ),
+      );
+      await pollUntil(async () => (await target.connections()) >= connectionsBefore + 100, 'every slowloris connection accepted');
       // While they are all open: what the proxy holds for them is bounded by maxHeaderBytes each.
       const during = await target.liveMemory();
       const answers = await Promise.all(clients.map((c) => c.readResponse()));
