@@ -23,7 +23,7 @@ const SEEDS = {
   'fixtures/rich.yaml': fileURLToPath(new URL('./fixtures/rich.yaml', import.meta.url)),
 };
 const SEED = Number(process.env['ANTEROOM_FUZZ_SEED'] ?? 20_260_601);
-const COUNT = 120;
+const COUNT = 80;
 /** A case that makes no progress for this long is a hang (a generous bound, not a speed requirement). */
 const STALL_MS = 20_000;
 

@@ -31,7 +31,7 @@ type Patch = { [key: string]: unknown };
 /** The config of a proxy under attack: `app` (the room's upstream, one slot) and `raw` behind a bypass route. */
 export function attackConfig(appUrl: string, rawUrl: string, patch: Patch = {}): Patch {
   const base: Patch = {
-    listen: { host: '127.0.0.1', port: 0, headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 1_000, sendTimeoutMs: 1_500, maxHeaderBytes: 8_192, maxUrlBytes: 2_048 },
+    listen: { host: '127.0.0.1', port: 0, headersTimeoutMs: 500, requestTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000, sendTimeoutMs: 1_000, maxHeaderBytes: 8_192, maxUrlBytes: 2_048 },
     secret: SECRET,
     admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
     upstreams: { app: { url: appUrl }, raw: { url: rawUrl } },
