@@ -43,9 +43,10 @@ interface Pending {
 }
 
 /**
- * How long an uncollected admission holds capacity for its holder: a browser whose status poll is
- * held (below) collects at once, and one that is not, or a program with a ticket, is expected back
- * about this soon. Past it the admission stays good (for the grace) but no longer keeps others out:
+ * How long an uncollected admission holds capacity for its holder, when the holder is here to take
+ * it (a status poll held or just made): a browser whose poll is held collects at once, one between
+ * polls is back within this. Past it the admission stays good (for the grace) but no longer keeps
+ * others out:
  * held for the whole grace, one person who never came back kept a slot idle for 30 s, and a room full
  * of browsers polling every few seconds let the upstream idle at a fraction of its capacity.
  */
@@ -499,7 +500,10 @@ export class Room {
       return true;
     }
     this.pending.set(w.id, { tenant: w.tenant, expiresAt: now + this.config.graceS * 1000 });
-    this.reserved.set(w.id, now + RESERVE_MS);
+    // Capacity is kept only for a holder that is here to take it: a poll held now, or one heard from
+    // lately (the page polls every 100 ms near the front). A program away until its Retry-After takes
+    // its turn when it comes back and waits for a slot then, rather than keep one idle meanwhile.
+    if (this.pollWatchers.has(w.id) || now - w.lastSeen <= RESERVE_MS) this.reserved.set(w.id, now + RESERVE_MS);
     this.wakePoll(w.id);
     return true;
   }

@@ -187,6 +187,34 @@ describe('capacity', () => {
     expect(r!.mine).toHaveLength(1);
   });
 
+  it('an admission holds capacity for reserveMs, and only for a waiter heard from within it', async () => {
+    const clock = new FakeClock();
+    const a = await queue(clock, 'a', { limit: 1, reserveMs: 1_000 });
+    await enter(a, 'x', 'normal', false);
+    await enter(a, 'x', 'normal', false);
+    await enter(a, 'x', 'normal', false);
+    // The first waiter was just heard from: its admission holds the one slot...
+    let r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    expect(r!.room.waiting).toBe(2);
+    clock.advance(900);
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    // ...until reserveMs has passed: the next is admitted, the first stays admitted (not collected).
+    clock.advance(200);
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(2);
+    expect(r!.room.waiting).toBe(1);
+    // The second was last heard from 1.1 s ago (away, like a program waiting out its Retry-After): its
+    // admission keeps nothing, so the third is admitted at once.
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.waiting).toBe(0);
+    expect(r!.room.pending).toBe(3);
+    clock.advance(1_001);
+    await a.sync({ ensure: [], collected: [], forget: [] }, idle);
+    expect(await admin.zcard(`anteroom:{anteroom-room}:rsv`)).toBe(0);
+  });
+
   it('an instance that stops reporting stops holding capacity once its heartbeat is stale (no leak)', async () => {
     const clock = new FakeClock();
     const a = await queue(clock, 'a', { limit: 2 });
