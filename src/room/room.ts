@@ -52,6 +52,20 @@ interface Pending {
  */
 export const RESERVE_MS = 1_000;
 
+/**
+ * How far ahead of the limit the room admits, as a share of it: admitted people take a round trip to
+ * come in (the answer to their poll, then their request), and a slot freed meanwhile would idle. So a
+ * few admitted requests may wait at the upstream's door (the concurrency gate) for the next free slot:
+ * the upstream still never sees more than its limit, and each of them waits a fraction of a response.
+ */
+export const ADMIT_AHEAD = 0.25;
+
+/** The admissions the room may make beyond a finite limit (see ADMIT_AHEAD). */
+export function admitAhead(limit: number): number {
+  // Rounded down: a limit of a few is kept exactly (one at a time means one at a time).
+  return Number.isFinite(limit) ? Math.floor(limit * ADMIT_AHEAD) : 0;
+}
+
 /** A status poll near the front is held this long (at most) and answered the moment its place is admitted. */
 export const POLL_HOLD_MS = 8_000;
 
@@ -470,8 +484,9 @@ export class Room {
     this.expirePending();
     const now = this.now();
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
-      // Requests let in but waiting for a slot (admitted sessions arriving together) count as in flight.
-      if (this.gate.inFlight(this.upstream) + this.gate.waitingFor(this.upstream) + this.reservedCount() >= this.localLimit()) break;
+      // Requests let in but waiting for a slot count as in flight; a few of those are wanted (ADMIT_AHEAD).
+      const limit = this.localLimit();
+      if (this.gate.inFlight(this.upstream) + this.gate.waitingFor(this.upstream) + this.reservedCount() >= limit + admitAhead(limit)) break;
       if (!this.outflowAllows(now)) break;
       const switches = this.switches;
       const w = this.queue.next((tenant) => this.active.canAdmit(tenant) && (switches === null || !switches.paused(tenant)));

@@ -223,8 +223,8 @@ local function liveLoad(except)
   return total
 end
 
--- Admits while the global budget (limit - load of every live instance - reserved admissions, see
--- RSV) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
+-- Admits while the global budget (limit + admit-ahead - load of every live instance, counting its
+-- requests waiting for a slot - reserved admissions, see RSV) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
 -- an open socket somewhere goes to that instance's inbox, or to MINE when held here.
 local MINE = {}
 local ADMITTED = 0
@@ -233,7 +233,7 @@ local function admitStep()
   if not CAN_ADMIT then return end
   local n = MAX_ADMIT
   redis.call('ZREMRANGEBYSCORE', RSV, '-inf', '(' .. fmt(now - P.rsv))
-  if P.lim >= 0 then n = math.min(n, P.lim - liveLoad(nil) - redis.call('ZCARD', RSV)) end
+  if P.lim >= 0 then n = math.min(n, P.lim + P.ahead - liveLoad(nil) - redis.call('ZCARD', RSV)) end
   local OUT = B .. 'out'
   local tat, T = now, 0
   if P.orate > 0 then

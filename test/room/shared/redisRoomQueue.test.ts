@@ -38,6 +38,7 @@ afterAll(async () => {
 const POLICY: RoomPolicy = {
   graceMs: 30_000,
   reserveMs: 30_000,
+  admitAhead: 0,
   maxPerTenant: 100_000,
   maxTotal: 1_000_000,
   limit: Infinity,
@@ -213,6 +214,18 @@ describe('capacity', () => {
     clock.advance(1_001);
     await a.sync({ ensure: [], collected: [], forget: [] }, idle);
     expect(await admin.zcard(`anteroom:{anteroom-room}:rsv`)).toBe(0);
+  });
+
+  it('admits a few ahead of the limit when asked (admitAhead), to wait for a slot at their instance', async () => {
+    const clock = new FakeClock();
+    const a = await queue(clock, 'a', { limit: 4, admitAhead: 1 });
+    for (let i = 0; i < 3; i++) await enter(a, 'x', 'normal', false);
+    // 4 in flight: one more is admitted, and no further.
+    let r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 4, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 4, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    expect(r!.room.waiting).toBe(2);
   });
 
   it('an instance that stops reporting stops holding capacity once its heartbeat is stale (no leak)', async () => {
