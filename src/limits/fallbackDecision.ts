@@ -42,3 +42,10 @@ export function decideWithoutStore(local: MemoryStore, buckets: readonly BucketS
   for (let k = 0; k < shared.length; k++) states[index[k]!] = d.buckets[k]!;
   return { allowed: d.allowed, retryAfterMs: d.retryAfterMs, refusedBy: d.refusedBy < 0 ? -1 : index[d.refusedBy]!, buckets: states, degraded: true };
 }
+
+/** Undoes what decideWithoutStore took from the local buckets (the same shares, 'open' ones untouched). */
+export function refundWithoutStore(local: MemoryStore, buckets: readonly BucketSpec[], cost: number, share: number): void {
+  const shared: BucketSpec[] = [];
+  for (const b of buckets) if (b.onStoreFailure !== 'open') shared.push({ key: b.key, rate: b.rate / share, burst: Math.max(b.burst / share, cost, 1) });
+  local.refund(shared, cost);
+}

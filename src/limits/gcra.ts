@@ -80,3 +80,11 @@ export function decide(buckets: readonly BucketSpec[], tats: { [i: number]: numb
   }
   return { allowed, retryAfterMs, refusedBy, buckets: states, degraded: false };
 }
+
+/**
+ * The TAT after giving `cost` tokens back to a bucket (a decision undone: the request was refused by
+ * a later limit): never fuller than full, so a TAT at or before `now` means full.
+ */
+export function refundedTat(tat: number, cost: number, rate: number): number {
+  return tat - cost * emissionMs(rate);
+}

@@ -14,7 +14,7 @@
  * double TAT (16 B), the Map entry and its share of the hash buckets (~28 B). A million clients
  * with a live client bucket each cost about 95 MB; clients whose buckets are full again cost nothing.
  */
-import { decide } from './gcra.js';
+import { decide, refundedTat } from './gcra.js';
 import { checkBuckets, type BucketSpec, type LimitDecision, type Store } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -65,6 +65,17 @@ export class MemoryStore implements Store {
     }
     this.sweep(now, 2 * n);
     return decision;
+  }
+
+  refund(buckets: readonly BucketSpec[], cost: number): void {
+    const now = this.now();
+    for (const b of buckets) {
+      const tat = this.tats.get(b.key);
+      if (tat === undefined) continue;
+      const back = refundedTat(tat, cost, b.rate);
+      if (back <= now) this.tats.delete(b.key);
+      else this.tats.set(b.key, back);
+    }
   }
 
   /** Advances the eviction hand by up to `budget` entries, dropping the full buckets among them. */

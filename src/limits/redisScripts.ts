@@ -84,6 +84,31 @@ return out
 `;
 
 /**
+ * Gives tokens back (Store.refund). KEYS: the buckets' keys, in one hash slot. ARGV: cost; now (ms, or
+ * '' for Redis TIME); extra ms of key lifetime; then the rate of each bucket. A bucket never gets
+ * fuller than full: a TAT that falls to `now` or before is a full bucket, and its key goes.
+ */
+export const REFUND_LUA = `
+local cost = tonumber(ARGV[1])
+${NOW_LUA}
+local now = time
+if ARGV[2] ~= '' then now = tonumber(ARGV[2]) end
+local pad = tonumber(ARGV[3])
+for i = 1, #KEYS do
+  local stored = redis.call('GET', KEYS[i])
+  if stored then
+    local tat = tonumber(stored) - cost * (1000 / tonumber(ARGV[3 + i]))
+    if tat <= now then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('SET', KEYS[i], string.format('%.17g', tat), 'PX', math.ceil(tat - now) + pad)
+    end
+  end
+end
+return 1
+`;
+
+/**
  * KEYS[1]: the sorted set of live instances. ARGV: this instance's id, ms after which a silent
  * instance is dropped. Returns how many instances are live, this one included, and Redis TIME in ms
  * since TIME_ORIGIN_S (a string), from which the caller learns how its clock maps to Redis's.

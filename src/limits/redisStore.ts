@@ -19,9 +19,9 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis, ClusterNode } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedisClient } from './redisClient.js';
-import { decideWithoutStore } from './fallbackDecision.js';
+import { decideWithoutStore, refundWithoutStore } from './fallbackDecision.js';
 import { MemoryStore } from './memoryStore.js';
-import { BUCKETS_LUA, HEARTBEAT_LUA } from './redisScripts.js';
+import { BUCKETS_LUA, HEARTBEAT_LUA, REFUND_LUA } from './redisScripts.js';
 import { NEVER, checkBuckets, type BucketSpec, type BucketState, type LimitDecision, type Store } from './store.js';
 
 export interface RedisStoreOptions {
@@ -58,6 +58,7 @@ interface StoreEvents {
 
 interface BucketsCommand {
   anteroomBuckets(numKeys: number, ...args: string[]): Promise<Array<string | number>>;
+  anteroomRefund(numKeys: number, ...args: string[]): Promise<number>;
   anteroomHeartbeat(key: string, id: string, ttlMs: string): Promise<[number, string]>;
 }
 type Client = (Redis | Cluster) & BucketsCommand;
@@ -105,6 +106,7 @@ export class RedisStore extends EventEmitter<StoreEvents> implements Store {
     const connectTimeout = options.connectTimeoutMs ?? 1000;
     const client = createRedisClient(options.connection, commandTimeout, connectTimeout);
     client.defineCommand('anteroomBuckets', { lua: BUCKETS_LUA });
+    client.defineCommand('anteroomRefund', { lua: REFUND_LUA });
     client.defineCommand('anteroomHeartbeat', { lua: HEARTBEAT_LUA, numberOfKeys: 1 });
     this.client = client as Client;
     // ioredis reports every failed reconnection; the store logs the outage once, on its own terms.
@@ -167,6 +169,24 @@ export class RedisStore extends EventEmitter<StoreEvents> implements Store {
         this.markDown(err);
         return this.fallback(buckets, cost);
       },
+    );
+  }
+
+  refund(buckets: readonly BucketSpec[], cost: number, degraded: boolean): void | Promise<void> {
+    if (degraded) {
+      refundWithoutStore(this.local, buckets, cost, this._instances);
+      return;
+    }
+    if (this._degraded || this.client.status !== 'ready') return;
+    const n = buckets.length;
+    const args: string[] = [];
+    for (const b of buckets) args.push(this.prefix + b.key);
+    args.push(String(cost), this.clock ? String(this.clock()) : '', this.pad);
+    for (const b of buckets) args.push(String(b.rate));
+    // A lost refund costs a client one token: nothing to wait for, nothing to report.
+    return this.client.anteroomRefund(n, ...args).then(
+      () => undefined,
+      () => undefined,
     );
   }
 

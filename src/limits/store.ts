@@ -69,6 +69,13 @@ export interface Store {
    * `onStoreFailure` instead. Throws (synchronously) a RangeError for an invalid spec or cost.
    */
   consume(buckets: readonly BucketSpec[], cost: number): LimitDecision | Promise<LimitDecision>;
+  /**
+   * Gives `cost` tokens back to every bucket of an allowed decision that a later, separate decision
+   * undid (a websocket upgrade allowed by its client's bucket, refused by the global one). Best
+   * effort: never throws or rejects; callers need not wait (the promise is for tests).
+   * `degraded`: the allowed decision's own flag.
+   */
+  refund(buckets: readonly BucketSpec[], cost: number, degraded: boolean): void | Promise<void>;
   /** 'memory' or 'redis', for logs and status. */
   readonly kind: string;
   /** Stops timers and connections. A closed store must not be used again. */

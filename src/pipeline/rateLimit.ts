@@ -8,7 +8,7 @@
 import type { BucketSet } from '../limits/limitPlan.js';
 import { jitteredRetryAfterSeconds, rateLimitPolicy, rateLimitState } from '../limits/rateLimitHeaders.js';
 import { formatRate } from '../limits/rate.js';
-import type { LimitDecision } from '../limits/store.js';
+import type { BucketSpec, LimitDecision } from '../limits/store.js';
 import { refuse } from '../respond/answer.js';
 import { refuseUpgrade } from '../respond/websocketRefusal.js';
 import type { RequestContext } from './context.js';
@@ -64,11 +64,19 @@ async function upgrade(ctx: RequestContext): Promise<PhaseOutcome> {
   }
   // Counted from here, not from the upstream's 101, so that a parallel burst cannot pass the cap.
   rt.websockets.reserve(ctx.tenant, ctx.socket!);
+  // The client's and the global buckets live under different keys (hash tags), so they are decided
+  // one after the other; an upgrade the global bucket refuses gets its client token back, or a
+  // storm's refusals would drain every reconnecting client's bucket too (incident 000).
+  let taken: { buckets: BucketSpec[]; degraded: boolean } | null = null;
   for (const set of [plan.websocketBuckets(ctx.tenant, ctx.clientKey), plan.websocketGlobalBuckets()]) {
     if (set.shadow.length > 0) shadow(ctx, set);
     if (set.enforced.length === 0) continue;
     const d = await store.consume(set.enforced, 1);
-    if (d.allowed) continue;
+    if (d.allowed) {
+      taken ??= { buckets: set.enforced, degraded: d.degraded };
+      continue;
+    }
+    if (taken !== null) store.refund(taken.buckets, 1, taken.degraded);
     rt.websockets.unreserve(ctx.socket!);
     const b = set.enforcedInfo[d.refusedBy] ?? set.enforcedInfo[0]!;
     const retryMs = finiteRetry(d.retryAfterMs);

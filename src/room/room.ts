@@ -43,13 +43,28 @@ interface Pending {
 }
 
 /**
- * How long an uncollected admission holds capacity for its holder: a browser whose status poll is
- * held (below) collects at once, and one that is not, or a program with a ticket, is expected back
- * about this soon. Past it the admission stays good (for the grace) but no longer keeps others out:
+ * How long an uncollected admission holds capacity for its holder, when the holder is here to take
+ * it (a status poll held or just made): a browser whose poll is held collects at once, one between
+ * polls is back within this. Past it the admission stays good (for the grace) but no longer keeps
+ * others out:
  * held for the whole grace, one person who never came back kept a slot idle for 30 s, and a room full
  * of browsers polling every few seconds let the upstream idle at a fraction of its capacity.
  */
 export const RESERVE_MS = 1_000;
+
+/**
+ * How far ahead of the limit the room admits, as a share of it: admitted people take a round trip to
+ * come in (the answer to their poll, then their request), and a slot freed meanwhile would idle. So a
+ * few admitted requests may wait at the upstream's door (the concurrency gate) for the next free slot:
+ * the upstream still never sees more than its limit, and each of them waits a fraction of a response.
+ */
+export const ADMIT_AHEAD = 0.25;
+
+/** The admissions the room may make beyond a finite limit (see ADMIT_AHEAD). */
+export function admitAhead(limit: number): number {
+  // Rounded down: a limit of a few is kept exactly (one at a time means one at a time).
+  return Number.isFinite(limit) ? Math.floor(limit * ADMIT_AHEAD) : 0;
+}
 
 /** A status poll near the front is held this long (at most) and answered the moment its place is admitted. */
 export const POLL_HOLD_MS = 8_000;
@@ -469,8 +484,9 @@ export class Room {
     this.expirePending();
     const now = this.now();
     for (let guard = 0; guard < 10_000 && this.queue.size > 0; guard++) {
-      // Requests let in but waiting for a slot (admitted sessions arriving together) count as in flight.
-      if (this.gate.inFlight(this.upstream) + this.gate.waitingFor(this.upstream) + this.reservedCount() >= this.localLimit()) break;
+      // Requests let in but waiting for a slot count as in flight; a few of those are wanted (ADMIT_AHEAD).
+      const limit = this.localLimit();
+      if (this.gate.inFlight(this.upstream) + this.gate.waitingFor(this.upstream) + this.reservedCount() >= limit + admitAhead(limit)) break;
       if (!this.outflowAllows(now)) break;
       const switches = this.switches;
       const w = this.queue.next((tenant) => this.active.canAdmit(tenant) && (switches === null || !switches.paused(tenant)));
@@ -499,7 +515,10 @@ export class Room {
       return true;
     }
     this.pending.set(w.id, { tenant: w.tenant, expiresAt: now + this.config.graceS * 1000 });
-    this.reserved.set(w.id, now + RESERVE_MS);
+    // Capacity is kept only for a holder that is here to take it: a poll held now, or one heard from
+    // lately (the page polls every 100 ms near the front). A program away until its Retry-After takes
+    // its turn when it comes back and waits for a slot then, rather than keep one idle meanwhile.
+    if (this.pollWatchers.has(w.id) || now - w.lastSeen <= RESERVE_MS) this.reserved.set(w.id, now + RESERVE_MS);
     this.wakePoll(w.id);
     return true;
   }

@@ -49,6 +49,17 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     });
 
+    it('refund gives tokens back, never beyond a full bucket', async () => {
+      await withStore(factory, 2_000_000, async (store) => {
+        const b = [{ key: bucketKey(freshTenant(), 'c', 'r'), rate: 1, burst: 3 }];
+        expect(await countPassed(store, b, 5)).toBe(3);
+        await store.refund(b, 1, false);
+        expect(await countPassed(store, b, 5)).toBe(1);
+        await store.refund(b, 10, false);
+        expect(await countPassed(store, b, 5)).toBe(3);
+      });
+    });
+
     it('lets exactly floor(rate * t) more through after t seconds, at a rate of 3/min and 3/s', async () => {
       await withStore(factory, 5_000, async (store, clock) => {
         const perMinute = [{ key: bucketKey(freshTenant(), 'c', 'm'), rate: 3 / 60, burst: 3 }];

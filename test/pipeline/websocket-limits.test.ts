@@ -174,6 +174,22 @@ describe('global upgrade bucket', () => {
     expect(kinds).toEqual(['open', 'open', 'closed', 'closed', 'closed']);
     expect(upgrades).toHaveLength(2);
   });
+
+  it('an upgrade the global bucket refuses gives its client token back (regression: a storm drained every client)', async () => {
+    const { proxy, upgrades } = await setup({ limits: { websocket: { perClient: { rate: '1/h', burst: 3 }, global: { rate: '1/h', burst: 1 } } } });
+    const kinds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const o = await connect(proxy.port);
+      kinds.push(o.kind);
+      if (o.kind === 'open') await closeClient(o.ws);
+    }
+    expect(kinds).toEqual(['open', 'closed', 'closed', 'closed', 'closed']);
+    expect(upgrades).toHaveLength(1);
+    // The client (by address, tenant "default") spent one token; four refusals by the global bucket took none.
+    const rt = proxy.app.rt;
+    const d = await rt.limits.store.consume(rt.limits.plan.websocketBuckets('default', 'ip:127.0.0.1').enforced, 0);
+    expect(d.buckets[0]!.remaining).toBe(2);
+  });
 });
 
 describe('open websockets per tenant', () => {

@@ -26,6 +26,7 @@ import type { Cluster, Redis, ClusterNode } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedisClient } from '../../limits/redisClient.js';
 import { classIndex, type RoomClass } from '../classes.js';
+import { admitAhead } from '../room.js';
 import { COUNTS_LUA, ENTER_LUA, LEAVE_LUA, POSITIONS_LUA, SYNC_LUA, UNPIN_LUA } from './roomScripts.js';
 
 /** The admission policy the scripts apply; the same settings as FairQueue plus the capacity. */
@@ -33,6 +34,8 @@ export interface RoomPolicy {
   graceMs: number;
   /** How long an uncollected admission counts against the limit (room.ts RESERVE_MS); it stays good for the grace. */
   reserveMs: number;
+  /** Admissions allowed beyond the limit, to wait for a slot at their instance (room.ts ADMIT_AHEAD); default from the limit. */
+  admitAhead?: number;
   maxPerTenant: number;
   maxTotal: number;
   /** Global in-flight limit the room admits against; Infinity for none. */
@@ -197,6 +200,7 @@ export class RedisRoomQueue extends EventEmitter<Events> {
     this.policyJson = JSON.stringify({
       g: p.graceMs,
       rsv: Math.min(p.reserveMs, p.graceMs),
+      ahead: p.admitAhead ?? admitAhead(p.limit),
       mpt: p.maxPerTenant,
       mt: p.maxTotal,
       lim: p.limit === Infinity ? -1 : p.limit,

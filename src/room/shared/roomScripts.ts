@@ -37,6 +37,9 @@ local CAN_ADMIT = ARGV[7] == '1'
 local MAX_ADMIT = tonumber(ARGV[8])
 
 local LIVE, LOAD, SEEN, RING, ADM, HOLD = B .. 'live', B .. 'load', B .. 'seen', B .. 'ring', B .. 'adm', B .. 'hold'
+-- Admissions that hold capacity (room.ts RESERVE_MS): made less than P.rsv ago, for a waiter heard from
+-- within P.rsv (a polling browser, a held request); score: when admitted.
+local RSV = B .. 'rsv'
 local UNIT, SCALE = 1000, 10000
 local CLS = { [0] = 'critical', [1] = 'normal', [2] = 'bulk' }
 local CI = { critical = 0, normal = 1, bulk = 2 }
@@ -139,6 +142,8 @@ local function pick(tenant, waiting)
 end
 
 local dropped = 0
+-- When the waiter that take() returned was last heard from.
+local TAKEN_SEEN = nil
 
 -- FairQueue #take: drops abandoned heads, then takes the waiter the class policy picks.
 local function take(tenant)
@@ -158,6 +163,7 @@ local function take(tenant)
   end
   local ci = pick(tenant, waiting)
   local w = redis.call('ZPOPMIN', lane(tenant, ci))[1]
+  TAKEN_SEEN = tonumber(redis.call('ZSCORE', SEEN, w))
   forget(tenant, w)
   return w
 end
@@ -217,8 +223,8 @@ local function liveLoad(except)
   return total
 end
 
--- Admits while the global budget (limit - load of every live instance - admissions not collected
--- yet and made less than P.rsv ago) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
+-- Admits while the global budget (limit + admit-ahead - load of every live instance, counting its
+-- requests waiting for a slot - reserved admissions, see RSV) and the outflow rate allow. Admitted ids wait in ADM until collected or expired; an id held on
 -- an open socket somewhere goes to that instance's inbox, or to MINE when held here.
 local MINE = {}
 local ADMITTED = 0
@@ -226,8 +232,8 @@ local function admitStep()
   redis.call('ZREMRANGEBYSCORE', ADM, '-inf', fmt(now))
   if not CAN_ADMIT then return end
   local n = MAX_ADMIT
-  -- Only admissions made in the last P.rsv ms hold capacity (their scores are admission time + grace).
-  if P.lim >= 0 then n = math.min(n, P.lim - liveLoad(nil) - redis.call('ZCOUNT', ADM, '(' .. fmt(now + P.g - P.rsv), '+inf')) end
+  redis.call('ZREMRANGEBYSCORE', RSV, '-inf', '(' .. fmt(now - P.rsv))
+  if P.lim >= 0 then n = math.min(n, P.lim + P.ahead - liveLoad(nil) - redis.call('ZCARD', RSV)) end
   local OUT = B .. 'out'
   local tat, T = now, 0
   if P.orate > 0 then
@@ -241,6 +247,7 @@ local function admitStep()
     if id == nil then break end
     ADMITTED = ADMITTED + 1
     redis.call('ZADD', ADM, fmt(now + P.g), id)
+    if TAKEN_SEEN ~= nil and now - TAKEN_SEEN <= P.rsv then redis.call('ZADD', RSV, fmt(now), id) end
     local h = redis.call('HGET', HOLD, id)
     if h then
       redis.call('HDEL', HOLD, id)
@@ -336,7 +343,7 @@ local held = ARGV[13] == '1'
 local id = nil
 local restored = 0
 local function collect(x)
-  redis.call('ZREM', ADM, x)
+  redis.call('ZREM', ADM, x); redis.call('ZREM', RSV, x)
   -- A held or retrying program takes its upstream slot at once: count it before the next report.
   if held then redis.call('HINCRBY', LOAD, ME, 1) end
 end
@@ -418,11 +425,11 @@ for i = a, a + nEnsure - 1 do
   end
 end
 a = a + nEnsure
-for i = a, a + nCollected - 1 do redis.call('ZREM', ADM, ARGV[i]) end
+for i = a, a + nCollected - 1 do redis.call('ZREM', ADM, ARGV[i]); redis.call('ZREM', RSV, ARGV[i]) end
 a = a + nCollected
 for i = a, a + nForget - 1 do
   remove(ARGV[i])
-  redis.call('ZREM', ADM, ARGV[i])
+  redis.call('ZREM', ADM, ARGV[i]); redis.call('ZREM', RSV, ARGV[i])
 end
 local stale = redis.call('ZRANGEBYSCORE', SEEN, '-inf', '(' .. fmt(now - P.g), 'LIMIT', 0, 500)
 for _, id in ipairs(stale) do
@@ -465,7 +472,7 @@ export const LEAVE_LUA = `${PRELUDE}
 local n = 0
 for i = 9, #ARGV do
   n = n + remove(ARGV[i])
-  redis.call('ZREM', ADM, ARGV[i])
+  redis.call('ZREM', ADM, ARGV[i]); redis.call('ZREM', RSV, ARGV[i])
 end
 return { { n }, common(ALLOW) }
 `;

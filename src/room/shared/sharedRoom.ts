@@ -456,7 +456,8 @@ export class SharedRoom extends Room {
       this.policyDirty = false;
       this.policyLimit = this.limit;
     }
-    return { inFlight: this.gate.inFlight(this.upstream), allowance: this.allowance, canAdmit: this.active.canAdmit('') };
+    // Requests let in but waiting for a slot here are load too: the budget admits a few ahead (ADMIT_AHEAD).
+    return { inFlight: this.gate.inFlight(this.upstream) + this.gate.waitingFor(this.upstream) + this.awaitingSlot.size, allowance: this.allowance, canAdmit: this.active.canAdmit('') };
   }
 
   private absorb(s: RoomSnapshot): void {

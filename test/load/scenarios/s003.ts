@@ -15,6 +15,7 @@
  */
 import { apiCall, browserVisit, poissonArrivals, sleep, type Visit } from '../clients.js';
 import { fifoTau, fig, firstArrivals, formatNumber, ms, originInflightMax, p50, p99, pct, sampleMax } from '../figures.js';
+import { percentile } from '../stats.js';
 import type { RunData, Scenario, ScenarioEnv } from '../harness.js';
 import { NGINX_REFUSALS } from '../proxies.js';
 import { anteroomBase, nginxUpstream } from './common.js';
@@ -137,6 +138,11 @@ ${NGINX_REFUSALS}
     const drainS = Math.max(0.001, (drainEnd - spikeStart) / 1_000);
     const goodput = delivered / drainS / CAPACITY;
     const tau = fifoTau(visits, first);
+    // What an admitted request costs at the origin (arrival to answer), before the spike and while
+    // the backlog drained: a proxy that keeps the origin at its limit keeps this where it was.
+    const latencies = (from: number, to: number): number[] => a.latencyMs.filter((_, i) => a.t[i]! >= from && a.t[i]! < to && a.status[i] === 200);
+    const calmP99 = percentile(latencies(0, spikeStart), 99);
+    const spikeP99 = percentile(latencies(spikeStart, drainEnd), 99);
     const refusals = visits.reduce((x, v) => x + v.refusals, 0);
     const polls = visits.reduce((x, v) => x + v.polls, 0);
     return [
@@ -144,6 +150,7 @@ ${NGINX_REFUSALS}
       fig('inflightVsLimit', 'most in flight at the origin / limit', originInflightMax(run.origin), `${originInflightMax(run.origin)} / ${WORKERS}`),
       fig('pgSessions', "most PostgreSQL sessions of the origin", sampleMax(run.origin, 'pgOrigin')),
       fig('goodput', 'goodput while the backlog drained / capacity', goodput, `${pct(goodput)} (${formatNumber(delivered / drainS)}/s of ${CAPACITY}/s over ${drainS.toFixed(1)} s)`),
+      fig('originP99', 'p99 at the origin of admitted requests: spike / before', spikeP99 / calmP99, `${ms(spikeP99)} / ${ms(calmP99)} = ${(spikeP99 / calmP99).toFixed(2)}x`),
       fig('abandonedWork', 'answers the origin computed for clients already gone', abandoned),
       fig('lost', 'registrations lost (gave up)', lost.length, `${formatNumber(lost.length)} (browsers ${formatNumber(lost.filter((v) => v.kind === 'browser').length)}, API ${formatNumber(lost.filter((v) => v.kind === 'api').length)})`),
       fig('tau', 'FIFO fidelity (Kendall tau, arrival vs admission)', tau, Number.isNaN(tau) ? 'n/a' : tau.toFixed(3)),

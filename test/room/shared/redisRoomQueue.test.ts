@@ -38,6 +38,7 @@ afterAll(async () => {
 const POLICY: RoomPolicy = {
   graceMs: 30_000,
   reserveMs: 30_000,
+  admitAhead: 0,
   maxPerTenant: 100_000,
   maxTotal: 1_000_000,
   limit: Infinity,
@@ -185,6 +186,46 @@ describe('capacity', () => {
     await b.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 1, allowance: 0, canAdmit: false });
     r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 1, allowance: 0, canAdmit: true });
     expect(r!.mine).toHaveLength(1);
+  });
+
+  it('an admission holds capacity for reserveMs, and only for a waiter heard from within it', async () => {
+    const clock = new FakeClock();
+    const a = await queue(clock, 'a', { limit: 1, reserveMs: 1_000 });
+    await enter(a, 'x', 'normal', false);
+    await enter(a, 'x', 'normal', false);
+    await enter(a, 'x', 'normal', false);
+    // The first waiter was just heard from: its admission holds the one slot...
+    let r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    expect(r!.room.waiting).toBe(2);
+    clock.advance(900);
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    // ...until reserveMs has passed: the next is admitted, the first stays admitted (not collected).
+    clock.advance(200);
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(2);
+    expect(r!.room.waiting).toBe(1);
+    // The second was last heard from 1.1 s ago (away, like a program waiting out its Retry-After): its
+    // admission keeps nothing, so the third is admitted at once.
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 0, allowance: 0, canAdmit: true });
+    expect(r!.room.waiting).toBe(0);
+    expect(r!.room.pending).toBe(3);
+    clock.advance(1_001);
+    await a.sync({ ensure: [], collected: [], forget: [] }, idle);
+    expect(await admin.zcard(`anteroom:{anteroom-room}:rsv`)).toBe(0);
+  });
+
+  it('admits a few ahead of the limit when asked (admitAhead), to wait for a slot at their instance', async () => {
+    const clock = new FakeClock();
+    const a = await queue(clock, 'a', { limit: 4, admitAhead: 1 });
+    for (let i = 0; i < 3; i++) await enter(a, 'x', 'normal', false);
+    // 4 in flight: one more is admitted, and no further.
+    let r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 4, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    r = await a.sync({ ensure: [], collected: [], forget: [] }, { inFlight: 4, allowance: 0, canAdmit: true });
+    expect(r!.room.pending).toBe(1);
+    expect(r!.room.waiting).toBe(2);
   });
 
   it('an instance that stops reporting stops holding capacity once its heartbeat is stale (no leak)', async () => {

@@ -22,6 +22,7 @@ describe('RedisRoomQueue on Redis Cluster', () => {
     const policy = {
       graceMs: 30_000,
       reserveMs: 30_000,
+      admitAhead: 0,
       maxPerTenant: 1_000,
       maxTotal: 10_000,
       limit: Infinity,
