@@ -1,16 +1,16 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { Config } from './config/schema.js';
+import { LineSink } from './lineSink.js';
 
 /** The process logger. `LOG_LEVEL` in the environment wins over the config file. */
 export function createLogger(config: Pick<Config, 'log'>, destination?: DestinationStream): Logger {
   const level = process.env['LOG_LEVEL'] ?? config.log.level;
   const options = { level, base: { service: 'anteroom' }, timestamp: isoTime };
   if (destination) return pino(options, destination);
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  // Lines are written in 4 KB batches for speed; on a quiet proxy a batch could wait indefinitely, and
-  // an operator watching the log during an incident must see lines within a second.
-  setInterval(() => stream.flush(), 1_000).unref();
-  return pino(options, stream);
+  // Lines reach stdout in batches, within 100 ms; whatever is pending is written when the process exits.
+  const sink = new LineSink({ fd: 1, maxDelayMs: 100 });
+  process.once('exit', () => sink.flushSync());
+  return pino(options, sink);
 }
 
 let stampMs = -1;

@@ -9,7 +9,8 @@
  *   BENCH_WARMUP_S     unmeasured warm-up per target, same connections (default 3)
  *   BENCH_ROUNDS       measure every target this many times, interleaved; the median run is kept (default 1)
  *   BENCH_LOADGEN      autocannon (default) or wrk (when installed)
- *   BENCH_TARGETS      comma-separated subset of: direct,anteroom,anteroom-nolog,http-proxy
+ *   BENCH_TARGETS      comma-separated subset of: direct,undici-bare,anteroom,anteroom-nolog,anteroom-limits,
+ *                      anteroom-redis,http-proxy
  *   BENCH_PIN          0 to leave placement to the scheduler
  *   BENCH_PROFILE      1 to run anteroom with --cpu-prof; profiles go to test-artifacts/profiles/
  *
@@ -42,7 +43,7 @@ const ROOT = resolve(HERE, '../../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 
-const TARGET_NAMES = ['direct', 'anteroom', 'anteroom-nolog', 'anteroom-limits', 'anteroom-redis', 'http-proxy'] as const;
+const TARGET_NAMES = ['direct', 'undici-bare', 'anteroom', 'anteroom-nolog', 'anteroom-limits', 'anteroom-redis', 'http-proxy'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -52,6 +53,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'anteroom-limits': 'anteroom CLI, request log on, client + tenant token buckets on every request (memory store), none refusing',
   'anteroom-redis': 'the same limits decided in a private redis-server (store: redis), one script call per request',
   'http-proxy': 'http-proxy-3 + keep-alive agent, xfwd on',
+  'undici-bare': 'bare undici Pool.dispatch forwarder: headers copied as they are, nothing else (the floor)',
 };
 
 /** Targets anteroom (with its request log on, as operators run it) is held to. */
@@ -225,6 +227,11 @@ async function main(): Promise<void> {
       const port = await waitForListening(child, 'http-proxy');
       return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
     },
+    'undici-bare': async () => {
+      const child = spawnTracked(process.execPath, [join(HERE, 'undiciBare.js'), originUrl], { cpu: place.server });
+      const port = await waitForListening(child, 'undici-bare');
+      return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
+    },
   };
 
   const runs = new Map<TargetName, Measurement[]>();
@@ -394,6 +401,8 @@ function report(
     { name: 'anteroom-nolog / direct', value: ratio('anteroom-nolog', 'direct') },
     { name: 'anteroom-nolog / http-proxy', value: ratio('anteroom-nolog', 'http-proxy') },
     { name: 'anteroom / anteroom-nolog', value: ratio('anteroom', 'anteroom-nolog') },
+    { name: 'undici-bare / direct', value: ratio('undici-bare', 'direct') },
+    { name: 'anteroom / undici-bare', value: ratio('anteroom', 'undici-bare') },
   ];
   console.log('');
   for (const v of verdicts) {
@@ -410,7 +419,7 @@ function report(
       if (!x || !y) return null;
       return x.map((m, i) => (y[i] && y[i]!.rps > 0 ? (m.rps / y[i]!.rps).toFixed(2) : 'n/a')).join(', ');
     };
-    for (const [a, b] of [['anteroom', 'direct'], ['anteroom', 'http-proxy']] as const) {
+    for (const [a, b] of [['anteroom', 'direct'], ['anteroom', 'http-proxy'], ['undici-bare', 'direct']] as const) {
       const r = perRound(a, b);
       if (r !== null) console.log(`${`${a} / ${b}`.padEnd(28)} per round: ${r}`);
     }
