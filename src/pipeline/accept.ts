@@ -75,7 +75,8 @@ export const accept: Phase = {
     // RFC 9112 section 3.2 again: an invalid Host is a 400. Forwarded as it was, it reached the upstream
     // (where a host-based tenant or virtual host could read it differently) or failed there as a 502.
     if (host !== '' && !HOST.test(host)) return refuse(ctx, 'ANT_BAD_REQUEST', `Host "${host.slice(0, 100)}" is not a valid host[:port].`);
-    ctx.host = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':', 1)[0]!;
+    const colon = host.indexOf(':');
+    ctx.host = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : colon === -1 ? host : host.slice(0, colon);
 
     let url = req.url ?? '/';
     if (url.length > rt.config.listen.maxUrlBytes) {

@@ -103,6 +103,8 @@ export class RequestContext {
   forwardedFor = '';
   /** Failure of the upstream exchange, for the log line. */
   upstreamError: string | null = null;
+  /** The HTTP exchange under way with the upstream, told when the client's connection closes. */
+  exchange: { clientClosed(): void } | null = null;
 
   constructor(rt: Runtime, req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, head: Buffer | null, now: number) {
     this.rt = rt;

@@ -90,6 +90,8 @@ function fail(ctx: RequestContext, phase: Phase, err: unknown): void {
 function finish(ctx: RequestContext): void {
   ctx.socketClosed = true;
   if (ctx.res !== null && !ctx.res.writableFinished && ctx.decision !== 'pending') ctx.clientAborted = true;
+  // One close listener per request, here, rather than one more in the forwarder.
+  if (ctx.exchange !== null) ctx.exchange.clientClosed();
   const gate = ctx.rt.limits.gate;
   if (ctx.waiter !== null) gate.cancel(ctx.waiter);
   // A held request whose client went away leaves the room at once.

@@ -32,7 +32,9 @@ export function logRequest(log: Logger, ctx: RequestContext): void {
  * undefined values.
  */
 export function requestLine(ctx: RequestContext, time: string, bindings: string): string {
-  let s = `{"level":${INFO}${time}${bindings},"reqId":${str(ctx.id)},"method":${str(ctx.req.method ?? '')},"path":${str(ctx.path)},"status":${ctx.status},"decision":"${ctx.decision}"`;
+  // The id (ours, or an incoming one that accept checked against [A-Za-z0-9._:-]) and the method (a
+  // token, checked by Node's parser) need no escaping.
+  let s = `{"level":${INFO}${time}${bindings},"reqId":"${ctx.id}","method":"${ctx.req.method ?? ''}","path":${str(ctx.path)},"status":${ctx.status},"decision":"${ctx.decision}"`;
   if (ctx.refusal !== null) s += `,"refusal":"${ctx.refusal}","reason":${str(ctx.refusalDetail)}`;
   // The config entry behind a limit's refusal (e.g. limits.tenants.acme.rate), so an operator knows
   // which setting to change; set by rate-limit and admit, and otherwise never logged.

@@ -24,6 +24,7 @@ export function forwardHttp(ctx: RequestContext, upstream: Upstream, forwardedFo
     host: req.headers.host ?? '',
   });
   const handler = new ForwardHandler(ctx, res, upstream);
+  ctx.exchange = handler;
   ctx.inflightAtSend = ++upstream.inFlight;
   ctx.upstreamStartedAt = performance.now();
   upstream.pool.dispatch(
@@ -84,14 +85,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly ctx: RequestContext,
     private readonly res: ServerResponse,
     private readonly upstream: Upstream,
-  ) {
-    // `on`: a response emits close once (see handleRequest).
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        ctx.clientAborted = true;
-        this.abort(new Error('client closed the connection'));
-      }
-    });
+  ) {}
+
+  /** The client's connection closed (called from the pipeline's close listener): an unfinished exchange is aborted. */
+  clientClosed(): void {
+    if (!this.res.writableFinished) {
+      this.ctx.clientAborted = true;
+      this.abort(new Error('client closed the connection'));
+    }
   }
 
   abort(err: Error): void {

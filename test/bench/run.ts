@@ -12,7 +12,7 @@
  *   BENCH_TARGETS      comma-separated subset of: direct,undici-bare,anteroom,anteroom-nolog,anteroom-limits,
  *                      anteroom-redis,http-proxy
  *   BENCH_PIN          0 to leave placement to the scheduler
- *   BENCH_PROFILE      1 to run anteroom with --cpu-prof; profiles go to test-artifacts/profiles/
+ *   BENCH_PROFILE      1 to run anteroom and undici-bare with --cpu-prof; profiles go to test-artifacts/profiles/
  *
  * The numbers are a measurement, not a test: a missed target is reported, and the exit code stays 0.
  */
@@ -228,7 +228,8 @@ async function main(): Promise<void> {
       return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
     },
     'undici-bare': async () => {
-      const child = spawnTracked(process.execPath, [join(HERE, 'undiciBare.js'), originUrl], { cpu: place.server });
+      const prof = s.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ARTIFACTS, 'profiles')}`, `--cpu-prof-name=undici-bare-${Date.now()}.cpuprofile`] : [];
+      const child = spawnTracked(process.execPath, [...prof, join(HERE, 'undiciBare.js'), originUrl], { cpu: place.server });
       const port = await waitForListening(child, 'undici-bare');
       return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
     },
