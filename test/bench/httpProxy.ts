@@ -4,8 +4,8 @@
  * Usage: node httpProxy.js <origin url> [port]. Prints `LISTENING <port>` on stdout.
  */
 import { Agent, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
+import { serveUntilSignalled } from './serve.js';
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -28,18 +28,4 @@ proxy.on('error', (_err, _req, res) => {
 const server = createServer((req, res) => {
   proxy.web(req, res);
 });
-server.keepAliveTimeout = 60_000;
-server.headersTimeout = 65_000;
-
-server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
-});
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    agent.destroy();
-    process.exit(0);
-  });
-}
+serveUntilSignalled(server, Number(process.argv[3] ?? 0), () => agent.destroy());

@@ -4,7 +4,7 @@
  * `LISTENING <port>` on stdout once bound to 127.0.0.1.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveUntilSignalled } from './serve.js';
 
 const BODY = Buffer.from('hello from the bench origin\n');
 // A flat array: Node writes it without building a headers object per response.
@@ -16,19 +16,4 @@ const server = createServer((req, res) => {
   res.writeHead(200, HEADERS);
   res.end(BODY);
 });
-// Longer than any bench run: connections from the load generator or the proxies are never idled out
-// between requests.
-server.keepAliveTimeout = 60_000;
-server.headersTimeout = 65_000;
-
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
-});
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    process.exit(0);
-  });
-}
+serveUntilSignalled(server, Number(process.argv[2] ?? 0));

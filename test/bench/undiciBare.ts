@@ -6,8 +6,8 @@
  * Usage: node undiciBare.js <origin url> [port]. Prints `LISTENING <port>` on stdout.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
+import { serveUntilSignalled } from './serve.js';
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -47,18 +47,4 @@ const server = createServer((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   pool.dispatch({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers: req.rawHeaders, body: hasBody ? req : null }, new Relay(res));
 });
-server.keepAliveTimeout = 60_000;
-server.headersTimeout = 65_000;
-
-server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
-});
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    void pool.destroy();
-    process.exit(0);
-  });
-}
+serveUntilSignalled(server, Number(process.argv[3] ?? 0), () => void pool.destroy());

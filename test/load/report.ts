@@ -31,7 +31,7 @@ export const CHART_FILE = join(ROOT, 'docs', 'load', 'spike.png');
 
 /** The figures of each scenario that go into the README; the full tables are in the JSON files. */
 const HEADLINES: Record<string, string[]> = {
-  '000': ['cap', 'peakOriginUpgrades', 'peakAttempts', 't100'],
+  '000': ['cap', 'capWindow', 'peakOriginUpgrades', 'peakAttempts', 't100'],
   '001': ['othersP99Before', 'othersP99During', 'floodJobs'],
   '002': ['keptP99', 'shed', 'kept'],
   '003': ['inflightVsLimit', 'goodput', 'lost', 'tau'],

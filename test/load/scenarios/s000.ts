@@ -124,6 +124,10 @@ ${NGINX_REFUSALS}
     return [
       fig('clients', 'websocket clients (connected before the restart)', n, `${formatNumber(n)} (${formatNumber(connectedAtStart)})`),
       fig('cap', 'configured upgrade cap', cap(run.env), `${cap(run.env)}/s, burst ${cap(run.env)}`),
+      // A token bucket lets through at most its burst plus one second's rate in any 1 s window; what
+      // the origin counts can exceed it a little, as upgrades let through over a little more than a
+      // second reach it closer together when the proxy's event loop is busy.
+      fig('capWindow', 'most the cap lets through in any 1 s (burst + rate)', 2 * cap(run.env)),
       fig('peakOriginUpgrades', 'peak upgrades reaching the origin in 1 s', peak),
       fig('meanOriginUpgrades', 'mean upgrades reaching the origin per s until all were back', upgrades.filter((t) => t < end).length / stormS),
       fig('peakAttempts', 'peak upgrade attempts at the proxy in 1 s', busiestWindow(attemptTimes, 1_000, up, end).count),
