@@ -2,36 +2,21 @@
  * The MySQL/MariaDB poller against the machine's real MariaDB, driving the state machine, as the
  * PostgreSQL test does: connections past the threshold engage queueing; release waits for its time.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { MysqlDriver } from '../../src/control/mysqlDriver.js';
 import { Poller } from '../../src/control/poller.js';
-import { StateMachine, type Transition } from '../../src/control/stateMachine.js';
+import type { Transition } from '../../src/control/stateMachine.js';
 import { parseThreshold } from '../../src/control/threshold.js';
+import { databasePollers } from '../helpers/databasePollers.js';
+import { PollStepper } from '../helpers/pollStepper.js';
 import { closedPort } from '../helpers/servers.js';
-import { FakeClock } from './helpers.js';
-import { Crowd, eventually, MYSQL_URL, silentServer, lockMysql } from './services.js';
+import { eventually, MYSQL_URL, silentServer, lockMysql } from './services.js';
 
-const crowd = new Crowd();
-const pollers: Poller[] = [];
-afterEach(async () => {
-  await crowd.closeAll();
-  await Promise.all(pollers.splice(0).map((p) => p.close()));
-});
-// Connection counts are server-wide: other test files must not open sessions meanwhile.
-let unlock: () => Promise<void>;
-beforeAll(async () => {
-  unlock = await lockMysql();
-});
-afterAll(async () => {
-  await crowd.closeAll();
-  await unlock();
-});
+const { crowd, track } = databasePollers(lockMysql);
 
 function poller(url: string, engage: number | string, opts: Partial<ConstructorParameters<typeof Poller>[2]> = {}, measure: 'connections' | 'running' = 'connections'): Poller {
-  const p = new Poller('db.mysql', new MysqlDriver(url, measure), { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(engage), ...opts });
-  pollers.push(p);
-  return p;
+  return track(new Poller('db.mysql', new MysqlDriver(url, measure), { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(engage), ...opts }));
 }
 
 describe('MySQL/MariaDB connection poller', () => {
@@ -40,19 +25,14 @@ describe('MySQL/MariaDB connection poller', () => {
     const baseline = (await p0.pollOnce()).value!;
     const threshold = baseline + 10;
     const p = poller(MYSQL_URL, threshold);
-    const clock = new FakeClock(0);
-    const sm = new StateMachine({ engageForMs: 2_000, shedForMs: 2_000, releaseForMs: 5_000, belowFactor: 0.8, now: clock.now });
-    const step = async (): Promise<Transition | null> => {
-      const s = await p.pollOnce();
-      clock.advance(1_000);
-      return sm.update([s]);
-    };
-    expect(await step()).toBeNull();
+    const stepper = new PollStepper(p);
+    const { sm } = stepper;
+    expect(await stepper.step()).toBeNull();
 
     await crowd.mysql(15);
     const seen: Transition[] = [];
     for (let i = 0; i < 3; i++) {
-      const t = await step();
+      const t = await stepper.step();
       if (t) seen.push(t);
       expect(sm.state).toBe(i < 2 ? 'open' : 'queueing');
     }
@@ -62,13 +42,7 @@ describe('MySQL/MariaDB connection poller', () => {
 
     await crowd.closeAll();
     await eventually(async () => (await p.pollOnce()).value! <= threshold * 0.8, 10_000, 'connections to close');
-    let polls = 0;
-    const released: Transition[] = [];
-    while (sm.state !== 'open' && polls < 20) {
-      const t = await step();
-      polls++;
-      if (t) released.push(t);
-    }
+    const { polls, transitions: released } = await stepper.untilOpen(20);
     expect(polls).toBe(6);
     expect(released.map((t) => t.to)).toEqual(['open']);
   });
@@ -104,8 +78,7 @@ describe('MySQL/MariaDB connection poller', () => {
 
   it('reconnects after its connection is killed, keeping ONE connection', async () => {
     const driver = new MysqlDriver(MYSQL_URL);
-    const p = new Poller('db.mysql', driver, { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(10_000) });
-    pollers.push(p);
+    const p = track(new Poller('db.mysql', driver, { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(10_000) }));
     expect((await p.pollOnce()).state).toBe('ok');
     const killed = driver.connectionId!;
     const admin = await mysql.createConnection({ uri: MYSQL_URL });

@@ -3,36 +3,21 @@
  * opened past the threshold engage queueing; after they close, release waits for the release time.
  * The state machine's clock is moved by hand, one second per real poll.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Poller } from '../../src/control/poller.js';
 import { PostgresDriver } from '../../src/control/postgresDriver.js';
-import { StateMachine, type Transition } from '../../src/control/stateMachine.js';
+import type { Transition } from '../../src/control/stateMachine.js';
 import { parseThreshold } from '../../src/control/threshold.js';
+import { databasePollers } from '../helpers/databasePollers.js';
+import { PollStepper } from '../helpers/pollStepper.js';
 import { closedPort } from '../helpers/servers.js';
-import { FakeClock } from './helpers.js';
-import { Crowd, eventually, PG_URL, silentServer, lockPostgres } from './services.js';
+import { eventually, PG_URL, silentServer, lockPostgres } from './services.js';
 
-const crowd = new Crowd();
-const pollers: Poller[] = [];
-afterEach(async () => {
-  await crowd.closeAll();
-  await Promise.all(pollers.splice(0).map((p) => p.close()));
-});
-// Connection counts are server-wide: other test files must not open sessions meanwhile.
-let unlock: () => Promise<void>;
-beforeAll(async () => {
-  unlock = await lockPostgres();
-});
-afterAll(async () => {
-  await crowd.closeAll();
-  await unlock();
-});
+const { crowd, track } = databasePollers(lockPostgres);
 
 function poller(url: string, engage: number | string, opts: Partial<ConstructorParameters<typeof Poller>[2]> = {}, measure: 'connections' | 'active' = 'connections'): Poller {
-  const p = new Poller('db.postgres', new PostgresDriver(url, measure), { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(engage), ...opts });
-  pollers.push(p);
-  return p;
+  return track(new Poller('db.postgres', new PostgresDriver(url, measure), { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(engage), ...opts }));
 }
 
 describe('PostgreSQL connection poller', () => {
@@ -43,21 +28,16 @@ describe('PostgreSQL connection poller', () => {
 
     const threshold = baseline + 10;
     const p = poller(PG_URL, threshold);
-    const clock = new FakeClock(0);
-    const sm = new StateMachine({ engageForMs: 2_000, shedForMs: 2_000, releaseForMs: 5_000, belowFactor: 0.8, now: clock.now });
-    const step = async (): Promise<Transition | null> => {
-      const s = await p.pollOnce();
-      clock.advance(1_000);
-      return sm.update([s]);
-    };
+    const stepper = new PollStepper(p);
+    const { sm } = stepper;
 
-    expect(await step()).toBeNull();
+    expect(await stepper.step()).toBeNull();
     expect(sm.state).toBe('open');
 
     await crowd.postgres(15);
     const seen: Transition[] = [];
     for (let i = 0; i < 3; i++) {
-      const t = await step();
+      const t = await stepper.step();
       if (t) seen.push(t);
       // Over from the first reading; held 2 s (engageFor) at the third.
       expect(sm.state).toBe(i < 2 ? 'open' : 'queueing');
@@ -71,13 +51,7 @@ describe('PostgreSQL connection poller', () => {
     await crowd.closeAll();
     // Backends exit just after their clients hang up; wait for the count to come down, then time the release.
     await eventually(async () => (await p.pollOnce()).value! <= threshold * 0.8, 10_000, 'sessions to close');
-    const released: Transition[] = [];
-    let polls = 0;
-    while (sm.state !== 'open' && polls < 20) {
-      const t = await step();
-      polls++;
-      if (t) released.push(t);
-    }
+    const { polls, transitions: released } = await stepper.untilOpen(20);
     // The first reading below starts the count; five seconds later is the sixth.
     expect(polls).toBe(6);
     expect(released.map((t) => t.to)).toEqual(['open']);
@@ -128,8 +102,7 @@ describe('PostgreSQL connection poller', () => {
 
   it('reconnects after its session is killed, keeping ONE connection', async () => {
     const driver = new PostgresDriver(PG_URL);
-    const p = new Poller('db.postgres', driver, { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(1_000) });
-    pollers.push(p);
+    const p = track(new Poller('db.postgres', driver, { everyMs: 100, timeoutMs: 2_000, engage: parseThreshold(1_000) }));
     expect((await p.pollOnce()).state).toBe('ok');
     const killed = driver.backendPid!;
     const admin = new pg.Client({ connectionString: PG_URL });
