@@ -30,7 +30,8 @@ afterEach(async () => {
 /** Nobody waits in the room: requests over a cap wait in the concurrency gate's FIFO (limits.wait). */
 const ROOM_OPEN = { mode: 'open' };
 
-async function setup(patch: Record<string, unknown>, options: Parameters<typeof countingOrigin>[0] = {}): Promise<{ origin: CountingOrigin; proxy: Proxy }> {
+/** The origin holds every request until the test releases it, unless `options` say otherwise. */
+async function setup(patch: Record<string, unknown>, options: Parameters<typeof countingOrigin>[0] = { hold: () => true }): Promise<{ origin: CountingOrigin; proxy: Proxy }> {
   origin = await countingOrigin(options);
   proxy = await startProxy(origin.origin.url, patch);
   return { origin, proxy };
@@ -49,7 +50,7 @@ describe('upstream concurrency cap', () => {
       );
       const replies = await Promise.all(Array.from({ length: 24 }, (_, i) => get(proxy.port, `/work/${i}`)));
       expect(count(replies, 200)).toBe(24);
-      expect(origin.arrived).toHaveLength(24);
+      expect(origin.paths).toHaveLength(24);
       expect(origin.maxInFlight).toBe(3);
       expect(gate(proxy).inFlight('app')).toBe(0);
       expect(gate(proxy).waiting).toBe(0);
@@ -72,7 +73,7 @@ describe('upstream concurrency cap', () => {
     }
     const replies = await Promise.all([first, ...waiting]);
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200]);
-    expect(origin.arrived).toEqual(['/first', '/w1', '/w2', '/w3', '/w4', '/w5', '/w6']);
+    expect(origin.paths).toEqual(['/first', '/w1', '/w2', '/w3', '/w4', '/w5', '/w6']);
     expect(origin.maxInFlight).toBe(1);
   });
 
@@ -89,7 +90,7 @@ describe('upstream concurrency cap', () => {
     const body = r.json();
     expect(body['code']).toBe('ANT_CAPACITY');
     expect(String(body['detail'])).toContain('no slot freed within 150 ms');
-    expect(origin.arrived).toEqual(['/slow']);
+    expect(origin.paths).toEqual(['/slow']);
     expect(gate(proxy).waiting).toBe(0);
     origin.release();
     expect((await first).status).toBe(200);
@@ -112,7 +113,7 @@ describe('upstream concurrency cap', () => {
     await until(() => origin.held === 1, 'q2 at the origin');
     origin.release();
     expect((await Promise.all([first, ...queued])).map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(origin.arrived).toEqual(['/slow', '/q1', '/q2']);
+    expect(origin.paths).toEqual(['/slow', '/q1', '/q2']);
   });
 
   it('a waiting client that disconnects leaves the queue and never takes a slot', async () => {
@@ -129,7 +130,7 @@ describe('upstream concurrency cap', () => {
     origin.release();
     // The slot goes to the waiter behind it, not to the client that left.
     await until(() => origin.held === 1, 'the next request at the origin');
-    expect(origin.arrived).toEqual(['/slow', '/behind']);
+    expect(origin.paths).toEqual(['/slow', '/behind']);
     origin.release();
     expect((await first).status).toBe(200);
     expect((await behind).status).toBe(200);
@@ -140,7 +141,7 @@ describe('upstream concurrency cap', () => {
     expect(gate(proxy).waiting).toBe(0);
     origin.release();
     expect((await next).status).toBe(200);
-    expect(origin.arrived).toEqual(['/slow', '/behind', '/next']);
+    expect(origin.paths).toEqual(['/slow', '/behind', '/next']);
     expect(origin.maxInFlight).toBe(1);
   });
 
@@ -154,7 +155,7 @@ describe('upstream concurrency cap', () => {
     await until(() => gate(proxy).waiting === 1, 'one waiter');
     gone.destroy();
     // The proxy aborts the upstream request; the origin sees it go before the waiter is let in.
-    await until(() => origin.arrived.length === 2, 'the waiter at the origin');
+    await until(() => origin.paths.length === 2, 'the waiter at the origin');
     expect(origin.maxInFlight).toBe(1);
     origin.release('/behind');
     expect((await behind).status).toBe(200);
@@ -177,13 +178,13 @@ describe('tenant concurrency cap', () => {
     // The override gives vip 3 at once.
     const vip = Array.from({ length: 4 }, (_, i) => get(proxy.port, `/v/${i}`, { headers: { 'x-tenant-id': 'vip' } }));
     await until(() => origin.held === 6 && gate(proxy).waiting === 12, 'vip at the upstream cap');
-    expect(origin.arrived.filter((p) => p.startsWith('/a/'))).toHaveLength(2);
-    expect(origin.arrived.filter((p) => p.startsWith('/b/'))).toHaveLength(2);
-    expect(origin.arrived.filter((p) => p.startsWith('/v/'))).toHaveLength(2);
+    expect(origin.paths.filter((p) => p.startsWith('/a/'))).toHaveLength(2);
+    expect(origin.paths.filter((p) => p.startsWith('/b/'))).toHaveLength(2);
+    expect(origin.paths.filter((p) => p.startsWith('/v/'))).toHaveLength(2);
     expect(gate(proxy).tenantInFlight('flooder')).toBe(2);
     // Let everything through, one answer at a time, checking the caps hold all the way.
     let maxFlooder = 0;
-    while (origin.arrived.length < 18 || origin.held > 0) {
+    while (origin.paths.length < 18 || origin.held > 0) {
       await until(() => origin.held > 0, 'a request at the origin');
       maxFlooder = Math.max(maxFlooder, gate(proxy).tenantInFlight('flooder'));
       origin.release();
@@ -209,7 +210,7 @@ describe('route concurrency cap', () => {
     for (let i = 0; i < 5; i++) origin.release(`/orders/${i}`);
     expect(count(await Promise.all(others), 200)).toBe(5);
     let maxReports = 0;
-    while (origin.arrived.filter((p) => p.startsWith('/reports/')).length < 6 || origin.held > 0) {
+    while (origin.paths.filter((p) => p.startsWith('/reports/')).length < 6 || origin.held > 0) {
       await until(() => origin.held > 0, 'a report at the origin');
       maxReports = Math.max(maxReports, gate(proxy).routeInFlight('report'));
       expect(origin.held).toBeLessThanOrEqual(2);
