@@ -7,32 +7,19 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closedPort, RawClient, rawRequest, startOrigin, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+import { closedPort, RawClient, rawRequest, startOrigin, startProxy } from '../helpers/index.js';
+import { websocketRig } from '../helpers/websocketRig.js';
 import { completion, spawnCli } from '../cli/cli.js';
 
-let origin: Origin | undefined;
-let proxy: Proxy | undefined;
-let wss: WebSocketServer | undefined;
-
-afterEach(async () => {
-  await proxy?.stop(0);
-  if (wss) {
-    for (const c of wss.clients) c.terminate();
-    await new Promise<void>((resolve) => wss!.close(() => resolve()));
-  }
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-  wss = undefined;
-});
+const rig = websocketRig();
 
 /** An origin that holds every response until the test releases it. */
 async function holdingOrigin(): Promise<{ arrived: Promise<ServerResponse>; release: (body: string) => void }> {
   let arrived!: (res: ServerResponse) => void;
   const first = new Promise<ServerResponse>((r) => (arrived = r));
-  origin = await startOrigin((_req, res) => arrived(res));
+  rig.origin = await startOrigin((_req, res) => arrived(res));
   return {
     arrived: first,
     release: (body) => void first.then((res) => res.end(body)),
@@ -55,14 +42,14 @@ const GET = 'GET /slow HTTP/1.1\r\nHost: example.test\r\n\r\n';
 describe('Anteroom.stop()', () => {
   it('lets an in-flight request finish with 200 and refuses new connections', async () => {
     const held = await holdingOrigin();
-    proxy = await startProxy(origin!.url);
-    const client = await RawClient.connect(proxy.port);
+    rig.proxy = await startProxy(rig.origin!.url);
+    const client = await RawClient.connect(rig.proxy.port);
     client.write(GET);
     await held.arrived;
 
     let stopped = false;
-    const stopping = proxy.app.stop(10_000).then(() => (stopped = true));
-    expect(await connectionRefused(proxy.port)).toBe('ECONNREFUSED');
+    const stopping = rig.proxy.app.stop(10_000).then(() => (stopped = true));
+    expect(await connectionRefused(rig.proxy.port)).toBe('ECONNREFUSED');
     expect(stopped).toBe(false);
 
     held.release('finished after stop');
@@ -78,23 +65,23 @@ describe('Anteroom.stop()', () => {
 
   it('says 503 draining on readyz once shutdown has begun', async () => {
     const held = await holdingOrigin();
-    proxy = await startProxy(origin!.url);
-    const before = await rawRequest(proxy.port, 'GET /__anteroom/readyz HTTP/1.1\r\nHost: example.test\r\n\r\n');
+    rig.proxy = await startProxy(rig.origin!.url);
+    const before = await rawRequest(rig.proxy.port, 'GET /__anteroom/readyz HTTP/1.1\r\nHost: example.test\r\n\r\n');
     expect(before.status).toBe(200);
 
     // A slow request keeps the proxy draining; a probe whose headers are still arriving when
     // shutdown begins is answered, on its existing connection.
-    const slow = await RawClient.connect(proxy.port);
+    const slow = await RawClient.connect(rig.proxy.port);
     slow.write(GET);
     await held.arrived;
-    const accepted = new Promise<Socket>((resolve) => proxy!.app.server.once('connection', resolve));
-    const probe = await RawClient.connect(proxy.port);
+    const accepted = new Promise<Socket>((resolve) => rig.proxy!.app.server.once('connection', resolve));
+    const probe = await RawClient.connect(rig.proxy.port);
     probe.write('GET /__anteroom/readyz HTTP/1.1\r\nHost: example.test\r\n');
     // Once the proxy has read the first bytes, the connection is busy with a request, not idle.
     const probeSocket = await accepted;
     await expect.poll(() => probeSocket.bytesRead).toBeGreaterThan(0);
-    const stopping = proxy.app.stop(10_000);
-    expect(proxy.app.rt.draining).toBe(true);
+    const stopping = rig.proxy.app.stop(10_000);
+    expect(rig.proxy.app.rt.draining).toBe(true);
     probe.write('\r\n');
     const during = await probe.readResponse();
     expect(during.status).toBe(503);
@@ -106,16 +93,16 @@ describe('Anteroom.stop()', () => {
   });
 
   it('closes idle keep-alive connections at once', async () => {
-    origin = await startOrigin((_req, res) => res.end('ok'));
+    rig.origin = await startOrigin((_req, res) => res.end('ok'));
     // Neither the keep-alive timeout nor the grace period would close the connection within the
     // test's timeout: only closing idle connections on purpose does.
-    proxy = await startProxy(origin.url, { listen: { keepAliveTimeoutMs: 600_000 } });
-    const client = await RawClient.connect(proxy.port);
+    rig.proxy = await startProxy(rig.origin.url, { listen: { keepAliveTimeoutMs: 600_000 } });
+    const client = await RawClient.connect(rig.proxy.port);
     client.write('GET / HTTP/1.1\r\nHost: example.test\r\n\r\n');
     const res = await client.readResponse();
     expect(res.status).toBe(200);
     expect(res.header('connection')).toBe('keep-alive');
-    await proxy.app.stop(600_000);
+    await rig.proxy.app.stop(600_000);
     await client.closed;
     expect(client.pending.length).toBe(0);
   });
@@ -125,58 +112,58 @@ describe('Anteroom.stop()', () => {
     const closed = new Promise<boolean>((r) => (upstreamClosed = r));
     let arrived!: () => void;
     const got = new Promise<void>((r) => (arrived = r));
-    origin = await startOrigin((_req, res) => {
+    rig.origin = await startOrigin((_req, res) => {
       res.once('close', () => upstreamClosed(res.writableFinished));
       arrived();
     });
-    proxy = await startProxy(origin.url);
-    const client = await RawClient.connect(proxy.port);
+    rig.proxy = await startProxy(rig.origin.url);
+    const client = await RawClient.connect(rig.proxy.port);
     client.write(GET);
     await got;
-    await proxy.app.stop(100);
+    await rig.proxy.app.stop(100);
     await client.closed;
     await expect(client.readResponse()).rejects.toThrow(/connection closed/);
     expect(await closed).toBe(false);
   });
 
   it('closes open websockets with 1001 at both ends', async () => {
-    origin = await startOrigin((_req, res) => res.end());
-    wss = new WebSocketServer({ server: origin.server });
+    rig.origin = await startOrigin((_req, res) => res.end());
+    rig.wss = new WebSocketServer({ server: rig.origin.server });
     const upstreamClose = new Promise<{ code: number; reason: string }>((resolve) => {
-      wss!.on('connection', (s) => {
+      rig.wss!.on('connection', (s) => {
         s.on('message', (d, isBinary) => s.send(d, { binary: isBinary }));
         s.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
       });
     });
-    proxy = await startProxy(origin.url);
-    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/live`);
+    rig.proxy = await startProxy(rig.origin.url);
+    const ws = new WebSocket(`ws://127.0.0.1:${rig.proxy.port}/live`);
     ws.on('error', () => undefined);
     await new Promise<void>((resolve) => ws.once('open', () => resolve()));
     ws.send('ping');
     await new Promise<void>((resolve) => ws.once('message', () => resolve()));
-    expect(proxy.app.rt.websockets.size).toBe(1);
+    expect(rig.proxy.app.rt.websockets.size).toBe(1);
 
     const clientClose = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    await proxy.app.stop(5_000);
+    await rig.proxy.app.stop(5_000);
     expect(await clientClose).toEqual({ code: 1001, reason: 'anteroom is shutting down' });
     expect(await upstreamClose).toEqual({ code: 1001, reason: 'anteroom is shutting down' });
-    expect(proxy.app.rt.websockets.size).toBe(0);
+    expect(rig.proxy.app.rt.websockets.size).toBe(0);
   });
 });
 
 describe('closing a websocket in the middle of a frame', () => {
   it('lets the frame in flight finish, then sends 1001', async () => {
-    origin = await startOrigin((_req, res) => res.end());
-    wss = new WebSocketServer({ server: origin.server });
+    rig.origin = await startOrigin((_req, res) => res.end());
+    rig.wss = new WebSocketServer({ server: rig.origin.server });
     const messages: string[] = [];
     const upstreamClose = new Promise<number>((resolve) => {
-      wss!.on('connection', (s) => {
+      rig.wss!.on('connection', (s) => {
         s.on('message', (d) => messages.push((d as Buffer).toString()));
         s.once('close', (code) => resolve(code));
       });
     });
-    proxy = await startProxy(origin.url);
-    const client = await RawClient.connect(proxy.port);
+    rig.proxy = await startProxy(rig.origin.url);
+    const client = await RawClient.connect(rig.proxy.port);
     client.write(
       'GET /raw HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
@@ -185,9 +172,9 @@ describe('closing a websocket in the middle of a frame', () => {
     const frame = maskedTextFrame('hello, whole frame');
     client.write(frame.subarray(0, 9));
     // The proxy has seen the first part: the client -> upstream direction is inside a frame.
-    await expect.poll(() => [...proxy!.app.rt.websockets.all()][0]?.toUpstream.atBoundary).toBe(false);
+    await expect.poll(() => [...rig.proxy!.app.rt.websockets.all()][0]?.toUpstream.atBoundary).toBe(false);
 
-    const stopping = proxy.app.stop(5_000);
+    const stopping = rig.proxy.app.stop(5_000);
     client.write(frame.subarray(9));
     expect(await upstreamClose).toBe(1001);
     expect(messages).toEqual(['hello, whole frame']);
@@ -215,7 +202,7 @@ describe('anteroom start', () => {
     const held = await holdingOrigin();
     const port = await closedPort();
     const file = join(dir, 'anteroom.yaml');
-    writeFileSync(file, `listen: { host: 127.0.0.1, port: "\${PORT}" }\nadmin: { port: 0 }\nupstreams:\n  app: { url: "${origin!.url}" }\n`);
+    writeFileSync(file, `listen: { host: 127.0.0.1, port: "\${PORT}" }\nadmin: { port: 0 }\nupstreams:\n  app: { url: "${rig.origin!.url}" }\n`);
     const child = spawnCli(['start', '--config', file, '--dev'], { PORT: String(port) });
     const done = completion(child);
 

@@ -5,40 +5,23 @@
  * client's reconnect is refused while the block holds.
  */
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import { startOrigin, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startProxy, type Proxy } from '../helpers/index.js';
+import { websocketRig } from '../helpers/websocketRig.js';
 import { until } from '../room/proxyHelpers.js';
 import { adminOk, TOKEN } from '../admin/adminClient.js';
 
-let origin: Origin | undefined;
-let wss: WebSocketServer | undefined;
-let proxy: Proxy | undefined;
-const clients: WebSocket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    c.on('error', () => undefined);
-    c.terminate();
-  }
-  await proxy?.stop();
-  if (wss) {
-    for (const c of wss.clients) c.terminate();
-    await new Promise<void>((r) => wss!.close(() => r()));
-  }
-  await origin?.close();
-  proxy = origin = wss = undefined;
-});
+const rig = websocketRig();
 
 async function setup(closeWebsockets: Record<string, number>): Promise<Proxy> {
-  origin = await startOrigin((_req, res) => res.end('ok'));
-  wss = new WebSocketServer({ server: origin.server });
-  wss.on('connection', (socket) => socket.on('message', (d) => socket.send(d)));
-  proxy = await startProxy(origin.url, {
+  const { origin } = await rig.echoOrigin({ body: 'ok' });
+  const proxy = await startProxy(origin.url, {
     admin: { token: TOKEN },
     identity: { tenant: [{ header: 'x-tenant-id' }], client: [{ header: 'x-client-id' }] },
     controls: { closeWebsockets },
   });
+  rig.proxy = proxy;
   return proxy;
 }
 
@@ -50,8 +33,7 @@ interface Closed {
 
 /** Opens a websocket and resolves once it is through (an echo came back); `closed` fills when it closes. */
 async function open(port: number, tenant: string, client: string): Promise<{ ws: WebSocket; closed: Closed[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/live`, { headers: { 'x-tenant-id': tenant, 'x-client-id': client } });
-  clients.push(ws);
+  const ws = rig.client(`ws://127.0.0.1:${port}/live`, { headers: { 'x-tenant-id': tenant, 'x-client-id': client } });
   const closed: Closed[] = [];
   ws.on('close', (code, reason) => closed.push({ at: performance.now(), code, reason: reason.toString() }));
   await new Promise<void>((resolve, reject) => {
@@ -104,8 +86,7 @@ describe('closing a blocked tenant\'s websockets', () => {
     await until(() => p.app.rt.websockets.size === 2, 'only the two globex websockets left');
 
     // The reconnect of a closed client is refused while the block holds.
-    const again = new WebSocket(`ws://127.0.0.1:${p.port}/live`, { headers: { 'x-tenant-id': 'acme', 'x-client-id': 'a0' } });
-    clients.push(again);
+    const again = rig.client(`ws://127.0.0.1:${p.port}/live`, { headers: { 'x-tenant-id': 'acme', 'x-client-id': 'a0' } });
     const code = await new Promise<number>((resolve) => again.once('close', (c) => resolve(c)));
     expect(code).toBe(1013);
   });

@@ -7,42 +7,19 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import { RawClient, startOrigin, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { RawClient, startProxy, type Proxy } from '../helpers/index.js';
+import { websocketRig } from '../helpers/websocketRig.js';
 import { until } from './util.js';
 
-let origin: Origin | undefined;
-let wss: WebSocketServer | undefined;
-let proxy: Proxy | undefined;
-const clients: WebSocket[] = [];
+const rig = websocketRig();
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    c.on('error', () => undefined);
-    c.terminate();
-  }
-  await proxy?.stop();
-  if (wss) {
-    for (const c of wss.clients) c.terminate();
-    await new Promise<void>((resolve) => wss!.close(() => resolve()));
-  }
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-  wss = undefined;
-});
-
-/** An origin that accepts websockets and echoes; `upgrades` lists the upgrade requests it accepted. */
+/** An origin that accepts websockets at /live and echoes; `upgrades` lists the upgrade requests it accepted. */
 async function setup(patch: Record<string, unknown>): Promise<{ proxy: Proxy; upgrades: IncomingMessage[] }> {
-  origin = await startOrigin((_req, res) => res.end('plain http'));
-  const upgrades: IncomingMessage[] = [];
-  wss = new WebSocketServer({ server: origin.server, path: '/live' });
-  wss.on('connection', (socket, req) => {
-    upgrades.push(req);
-    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
-  });
-  proxy = await startProxy(origin.url, patch);
+  const { origin, upgrades } = await rig.echoOrigin({ path: '/live' });
+  const proxy = await startProxy(origin.url, patch);
+  rig.proxy = proxy;
   return { proxy, upgrades };
 }
 
@@ -56,8 +33,7 @@ type Outcome =
  * server before anything else happened (code and reason), or refused with an HTTP answer.
  */
 function connect(port: number, headers: Record<string, string> = {}, path = '/live'): Promise<Outcome> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
-  clients.push(ws);
+  const ws = rig.client(`ws://127.0.0.1:${port}${path}`, { headers });
   return new Promise((resolve, reject) => {
     let opened = false;
     ws.once('open', () => {

@@ -4,48 +4,15 @@
  * socket).
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import { closedPort, RawClient, startOrigin, startProxy, startRawOrigin, type Origin, type Proxy } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { closedPort, RawClient, startOrigin, startProxy, startRawOrigin } from '../helpers/index.js';
+import { websocketRig } from '../helpers/websocketRig.js';
 
-let origin: Origin | undefined;
-let wss: WebSocketServer | undefined;
-let proxy: Proxy | undefined;
-const clients: WebSocket[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    c.on('error', () => undefined);
-    c.terminate();
-  }
-  await proxy?.stop();
-  if (wss) {
-    for (const c of wss.clients) c.terminate();
-    await new Promise<void>((resolve) => wss!.close(() => resolve()));
-  }
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-  wss = undefined;
-});
-
-/** An origin that echoes every websocket message; `upgrades` collects the upgrade requests. */
-async function echoOrigin(): Promise<{ origin: Origin; upgrades: IncomingMessage[] }> {
-  const o = await startOrigin((_req, res) => res.end('plain http'));
-  const upgrades: IncomingMessage[] = [];
-  wss = new WebSocketServer({ server: o.server });
-  wss.on('connection', (socket, req) => {
-    upgrades.push(req);
-    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
-  });
-  origin = o;
-  return { origin: o, upgrades };
-}
+const rig = websocketRig();
 
 function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-  const ws = new WebSocket(url, { headers });
-  clients.push(ws);
+  const ws = rig.client(url, { headers });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
@@ -69,9 +36,9 @@ async function rawUpgrade(port: number, path = '/ws'): Promise<{ client: RawClie
 
 describe('websocket forwarding', () => {
   it('echoes text and binary messages through the proxy', async () => {
-    const { upgrades } = await echoOrigin();
-    proxy = await startProxy(origin!.url);
-    const ws = await open(`ws://127.0.0.1:${proxy.port}/chat?room=1`, { cookie: 'session=abc' });
+    const { upgrades } = await rig.echoOrigin();
+    rig.proxy = await startProxy(rig.origin!.url);
+    const ws = await open(`ws://127.0.0.1:${rig.proxy.port}/chat?room=1`, { cookie: 'session=abc' });
     ws.send('hello');
     const text = await nextMessage(ws);
     expect(text.isBinary).toBe(false);
@@ -88,32 +55,32 @@ describe('websocket forwarding', () => {
     const up = upgrades[0]!;
     expect(up.url).toBe('/chat?room=1');
     expect(up.headers['x-forwarded-for']).toBe('127.0.0.1');
-    expect(up.headers['x-forwarded-host']).toBe(`127.0.0.1:${proxy.port}`);
+    expect(up.headers['x-forwarded-host']).toBe(`127.0.0.1:${rig.proxy.port}`);
     expect(up.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]+-[0-9a-z]+$/);
     expect(up.headers.cookie).toBe('session=abc');
-    expect(proxy.app.rt.websockets.size).toBe(1);
+    expect(rig.proxy.app.rt.websockets.size).toBe(1);
   });
 
   it('closes cleanly from the client and forgets the connection', async () => {
-    await echoOrigin();
-    proxy = await startProxy(origin!.url);
-    const serverSide = new Promise<number>((resolve) => wss!.once('connection', (s) => s.once('close', (code) => resolve(code))));
-    const ws = await open(`ws://127.0.0.1:${proxy.port}/`);
+    await rig.echoOrigin();
+    rig.proxy = await startProxy(rig.origin!.url);
+    const serverSide = new Promise<number>((resolve) => rig.wss!.once('connection', (s) => s.once('close', (code) => resolve(code))));
+    const ws = await open(`ws://127.0.0.1:${rig.proxy.port}/`);
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.close(1000, 'bye');
     expect(await closed).toBe(1000);
     expect(await serverSide).toBe(1000);
-    await expect.poll(() => proxy!.app.rt.websockets.size).toBe(0);
+    await expect.poll(() => rig.proxy!.app.rt.websockets.size).toBe(0);
   });
 
   it('relays an upstream that refuses the upgrade with a plain 403', async () => {
     const o = await startOrigin((_req, res) => res.end());
-    origin = o;
+    rig.origin = o;
     o.server.on('upgrade', (_req, socket) => {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nX-Reason: no-ticket\r\n\r\nnot for you.\n');
     });
-    proxy = await startProxy(o.url);
-    const { client, res } = await rawUpgrade(proxy.port);
+    rig.proxy = await startProxy(o.url);
+    const { client, res } = await rawUpgrade(rig.proxy.port);
     expect(res.status).toBe(403);
     expect(res.header('content-type')).toBe('text/plain');
     expect(res.header('x-reason')).toBe('no-ticket');
@@ -132,9 +99,9 @@ describe('websocket forwarding', () => {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end('{"error":"no websocket here"}');
     });
-    origin = o;
-    proxy = await startProxy(o.url);
-    const { client, res } = await rawUpgrade(proxy.port, '/nothing');
+    rig.origin = o;
+    rig.proxy = await startProxy(o.url);
+    const { client, res } = await rawUpgrade(rig.proxy.port, '/nothing');
     expect(res.status).toBe(404);
     expect(res.header('content-type')).toBe('application/json');
     expect(res.body.toString()).toBe('{"error":"no websocket here"}');
@@ -145,8 +112,7 @@ describe('websocket forwarding', () => {
 
     // And the ws client library sees the same refusal.
     const refused = new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${proxy!.port}/nothing`);
-      clients.push(ws);
+      const ws = rig.client(`ws://127.0.0.1:${rig.proxy!.port}/nothing`);
       ws.once('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
       ws.once('open', () => reject(new Error('opened')));
     });
@@ -154,15 +120,15 @@ describe('websocket forwarding', () => {
   });
 
   it('answers 502 problem+json on the socket when the upstream is down', async () => {
-    proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
-    const { client, res } = await rawUpgrade(proxy.port);
+    rig.proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
+    const { client, res } = await rawUpgrade(rig.proxy.port);
     expect(res.status).toBe(502);
     expect(res.header('content-type')).toBe('application/problem+json');
     expect(res.header('connection')).toBe('close');
     const body = JSON.parse(res.body.toString()) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 502, code: 'ANT_UPSTREAM_UNREACHABLE', requestId: res.header('x-request-id') });
     await client.closed;
-    expect(proxy.app.rt.websockets.size).toBe(0);
+    expect(rig.proxy.app.rt.websockets.size).toBe(0);
   });
   it('delivers a frame the upstream sends together with its 101 (regression: the first message was lost)', async () => {
     // A welcome frame in the same write as the 101, as ActionCable or socket.io servers send one: it
@@ -174,9 +140,8 @@ describe('websocket forwarding', () => {
       socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`), frame]));
     });
     try {
-      proxy = await startProxy(raw.url);
-      const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/ws`);
-      clients.push(ws);
+      rig.proxy = await startProxy(raw.url);
+      const ws = rig.client(`ws://127.0.0.1:${rig.proxy.port}/ws`);
       const first = nextMessage(ws);
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());
@@ -191,8 +156,8 @@ describe('websocket forwarding', () => {
   it('answers 504 on the socket when the upstream never answers the upgrade (regression: held forever)', async () => {
     const silent = await startRawOrigin(() => undefined);
     try {
-      proxy = await startProxy(silent.url, { upstreams: { app: { url: silent.url, timeoutMs: 300 } } });
-      const { client, res } = await rawUpgrade(proxy.port);
+      rig.proxy = await startProxy(silent.url, { upstreams: { app: { url: silent.url, timeoutMs: 300 } } });
+      const { client, res } = await rawUpgrade(rig.proxy.port);
       expect(res.status).toBe(504);
       const body = JSON.parse(res.body.toString()) as Record<string, unknown>;
       expect(body).toMatchObject({ status: 504, code: 'ANT_UPSTREAM_TIMEOUT' });
