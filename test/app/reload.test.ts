@@ -12,12 +12,11 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Anteroom } from '../../src/app.js';
 import { loadConfigFile, validateConfig } from '../../src/config/load.js';
 import { capturingLogger, type CapturedLog } from '../helpers/index.js';
+import { mergePatch, type Patch } from '../helpers/mergePatch.js';
 import { countingOrigin, get, navigate, send, SECRET, until, type CountingOrigin } from '../room/proxyHelpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'anteroom-reload-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-type Patch = Record<string, unknown>;
 
 interface Running {
   app: Anteroom;
@@ -61,7 +60,7 @@ async function start(patch: Patch, origin?: CountingOrigin): Promise<Running> {
     log: { level: 'silent', requests: false },
   };
   // JSON is YAML: the file is what an operator would write, only terser.
-  const write = (p: Patch): void => writeFileSync(file, JSON.stringify(merge(base, p), null, 2));
+  const write = (p: Patch): void => writeFileSync(file, JSON.stringify(mergePatch(base, p), null, 2));
   write(patch);
   const loaded = loadConfigFile(file);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
@@ -70,19 +69,6 @@ async function start(patch: Patch, origin?: CountingOrigin): Promise<Running> {
   const { port } = await app.start();
   running = { app, port, log, origin: o, write };
   return running;
-}
-
-function merge(a: Patch, b: Patch): Patch {
-  const out: Patch = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = isPlain(prev) && isPlain(v) ? merge(prev, v) : v;
-  }
-  return out;
-}
-
-function isPlain(v: unknown): v is Patch {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 async function statusesOf(port: number, client: string, n: number): Promise<number[]> {

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { capturingLogger, rawRequest, startProxy } from '../helpers/index.js';
+import { mergePatch, type Patch } from '../helpers/mergePatch.js';
 import { countingOrigin, navigate, send, SECRET, statusOf, until, type CountingOrigin, type Reply, type Sent } from '../room/proxyHelpers.js';
 import { startStrictOrigin, type StrictOrigin } from './strictOrigin.js';
 
@@ -25,8 +26,6 @@ export { SECRET };
 export const ADMIN_TOKEN = 'bad-input-admin-token-0123456789';
 
 const CHILD = fileURLToPath(new URL('../../dist/test/helpers/proxyProcess.js', import.meta.url));
-
-type Patch = { [key: string]: unknown };
 
 /** The config of a proxy under attack: `app` (the room's upstream, one slot) and `raw` behind a bypass route. */
 export function attackConfig(appUrl: string, rawUrl: string, patch: Patch = {}): Patch {
@@ -40,7 +39,7 @@ export function attackConfig(appUrl: string, rawUrl: string, patch: Patch = {}):
     room: { concurrency: 1, hold: { apiMs: 60_000 } },
     log: { level: 'info', requests: true },
   };
-  return merge(base, patch);
+  return mergePatch(base, patch);
 }
 
 /** A running proxy under attack, wherever it runs. */
@@ -396,17 +395,4 @@ export async function pollUntil(check: () => Promise<boolean>, what: string, tim
     if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function merge(a: Patch, b: Patch): Patch {
-  const out: Patch = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = isPlain(prev) && isPlain(v) ? merge(prev, v) : v;
-  }
-  return out;
-}
-
-function isPlain(v: unknown): v is Patch {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

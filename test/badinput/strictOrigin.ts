@@ -11,8 +11,8 @@
  * follows the request body; anything else with 200 `ok <target>` once the body is complete. Framing it cannot accept (both Content-Length and
  * Transfer-Encoding, an unknown coding, a bad chunk) is recorded as an anomaly and the connection is cut.
  */
-import { createServer, type Server, type Socket } from 'node:net';
-import { listen } from '../helpers/index.js';
+import type { Server, Socket } from 'node:net';
+import { listenTcp } from '../helpers/tcpListener.js';
 
 export const BIG_BYTES = 64 * 1024 * 1024;
 
@@ -47,15 +47,11 @@ export interface StrictOrigin {
 export async function startStrictOrigin(): Promise<StrictOrigin> {
   const requests: SeenRequest[] = [];
   const anomalies: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
+  const tcp = await listenTcp((socket) => {
     const mine: SeenRequest[] = [];
     socket.once('close', () => {
-      sockets.delete(socket);
       for (const r of mine) r.socketClosed = true;
     });
-    socket.on('error', () => undefined);
     let buffer: Buffer = Buffer.alloc(0);
     let current: { seen: SeenRequest; length: number | 'chunked' } | null = null;
     const fail = (why: string): void => {
@@ -100,20 +96,16 @@ export async function startStrictOrigin(): Promise<StrictOrigin> {
       }
     });
   });
-  const port = await listen(server);
   return {
-    server,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    server: tcp.server,
+    port: tcp.port,
+    url: tcp.url,
     requests,
     anomalies,
     get connections() {
-      return sockets.size;
+      return tcp.connections;
     },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => tcp.close(),
   };
 }
 

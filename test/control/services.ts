@@ -3,9 +3,9 @@
  * trust auth) and MariaDB on 127.0.0.1:3306 (root, no password), overridable by environment.
  * Connections a test opens are tracked and closed by `closeAll`.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { listenTcp, type TcpListener } from '../helpers/tcpListener.js';
 
 export const PG_URL = process.env['ANTEROOM_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const MYSQL_URL = process.env['ANTEROOM_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/';
@@ -50,22 +50,8 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms = 1
 }
 
 /** A TCP server that accepts connections and never says a word: a hung database. */
-export async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+export function silentServer(): Promise<TcpListener> {
+  return listenTcp();
 }
 
 /**

@@ -3,12 +3,17 @@
  * responses, and an Anteroom built from a config object validated like a config file.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Anteroom } from '../../src/app.js';
 import { formatConfigError, validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { listen } from './listen.js';
 import { silentLogger } from './log.js';
+import { mergePatch, type Patch } from './mergePatch.js';
+import { listenTcp } from './tcpListener.js';
+
+export { listen } from './listen.js';
 
 export interface Origin {
   server: Server;
@@ -44,11 +49,7 @@ export interface RawOrigin {
 
 /** A TCP origin that hands each request's head (up to the blank line) and socket to `onRequest`. */
 export async function startRawOrigin(onRequest: (head: string, socket: Socket) => void): Promise<RawOrigin> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+  const { server, port, url, close } = await listenTcp((socket) => {
     let buffered = '';
     socket.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('latin1');
@@ -60,16 +61,7 @@ export async function startRawOrigin(onRequest: (head: string, socket: Socket) =
       }
     });
   });
-  const port = await listen(server);
-  return {
-    server,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { server, port, url, close };
 }
 
 /** A port nothing listens on: bound, then released. */
@@ -88,8 +80,6 @@ export interface Proxy {
   stop(graceMs?: number): Promise<void>;
 }
 
-type Patch = { [key: string]: unknown };
-
 /** The config a test proxy runs with: the given upstream, an ephemeral port, and `patch` merged in. */
 export function proxyConfig(upstreamUrl: string, patch: Patch = {}): Readonly<Config> {
   const base: Patch = {
@@ -99,7 +89,7 @@ export function proxyConfig(upstreamUrl: string, patch: Patch = {}): Readonly<Co
     upstreams: { app: { url: upstreamUrl } },
     log: { level: 'silent', requests: false },
   };
-  const result = validateConfig(merge(base, patch));
+  const result = validateConfig(mergePatch(base, patch));
   if (!result.ok) throw new Error(`invalid test config: ${result.errors.map(formatConfigError).join('; ')}`);
   return result.config;
 }
@@ -115,29 +105,6 @@ export async function startProxy(upstreamUrl: string, patch: Patch = {}, logger:
     config,
     stop: (graceMs = 0) => app.stop(graceMs),
   };
-}
-
-function merge(a: Patch, b: Patch): Patch {
-  const out: Patch = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = isPlain(prev) && isPlain(v) ? merge(prev, v) : v;
-  }
-  return out;
-}
-
-function isPlain(v: unknown): v is Patch {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function listen(server: Server | TcpServer, host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 export async function closeServer(server: Server): Promise<void> {
