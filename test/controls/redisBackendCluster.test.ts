@@ -3,27 +3,21 @@
  * so the write script runs; the change message published on one node reaches a subscriber connected
  * to another.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Controls } from '../../src/controls/controls.js';
 import { RedisBackend } from '../../src/controls/redisBackend.js';
 import { silentLogger } from '../helpers/index.js';
-import { startRedisCluster, type RedisServer } from '../helpers/redisServer.js';
+import { redisClusterPerFile } from '../helpers/redisClusterPerFile.js';
 import { until } from '../room/proxyHelpers.js';
 
-let nodes: RedisServer[] = [];
-beforeAll(async () => {
-  nodes = await startRedisCluster(3);
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-});
+const cluster = redisClusterPerFile(3);
 
 describe('RedisBackend on Redis Cluster', () => {
   it('carries a block from one instance to another (no periodic resync within the test)', async () => {
     // Each instance seeded with a different node, so their connections land on different nodes.
     const make = (i: number) =>
       new Controls(
-        new RedisBackend({ connection: { clusterNodes: [{ host: '127.0.0.1', port: nodes[i]!.port }] }, logger: silentLogger(), resyncMs: 60_000, connectTimeoutMs: 5_000 }),
+        new RedisBackend({ connection: { clusterNodes: [{ host: '127.0.0.1', port: cluster.nodes[i]!.port }] }, logger: silentLogger(), resyncMs: 60_000, connectTimeoutMs: 5_000 }),
         silentLogger(),
       );
     const a = make(0);

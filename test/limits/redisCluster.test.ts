@@ -2,29 +2,23 @@
  * The bucket script on a real Redis Cluster (three masters on free ports): keys hash-tagged by tenant
  * land on different nodes, and every decision's keys are in one slot, so the script runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import { RedisStore } from '../../src/limits/redisStore.js';
 import { bucketKey } from '../../src/limits/store.js';
-import { startRedisCluster, type RedisServer } from '../helpers/redisServer.js';
+import { redisClusterPerFile } from '../helpers/redisClusterPerFile.js';
 
-let nodes: RedisServer[] = [];
-beforeAll(async () => {
-  nodes = await startRedisCluster(3);
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-});
+const cluster = redisClusterPerFile(3);
 
 describe('RedisStore on Redis Cluster', () => {
   it('decides client + tenant buckets of many tenants atomically across the nodes', async () => {
     const store = new RedisStore({
-      connection: { clusterNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) },
+      connection: { clusterNodes: cluster.startupNodes() },
       logger: pino({ level: 'silent' }),
       commandTimeoutMs: 1000,
     });
-    const admin = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
+    const admin = new Cluster(cluster.startupNodes());
     try {
       expect(await store.ready(10_000)).toBe(true);
       const tenants = Array.from({ length: 12 }, (_, i) => `tenant-${i}-${Math.random()}`);

@@ -14,6 +14,7 @@ import type { RoomClass } from '../../../src/room/classes.js';
 import { RedisRoomQueue, type Report, type RoomPolicy } from '../../../src/room/shared/redisRoomQueue.js';
 import { silentLogger } from '../../helpers/index.js';
 import { RedisServer } from '../../helpers/redisServer.js';
+import { roomPolicy } from '../../helpers/roomPolicy.js';
 import { FakeClock, prng } from '../helpers.js';
 
 let redis: RedisServer;
@@ -35,19 +36,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const POLICY: RoomPolicy = {
-  graceMs: 30_000,
-  reserveMs: 30_000,
-  admitAhead: 0,
-  maxPerTenant: 100_000,
-  maxTotal: 1_000_000,
-  limit: Infinity,
-  weights: {},
-  defaultWeight: 1,
-  minShares: { normal: 0.1, bulk: 0.05 },
-  outflowPerSecond: 0,
-  instanceTtlMs: 3_000,
-};
+const POLICY = roomPolicy();
 
 /** A queue on the private Redis, connected; `clock` null for Redis's own clock. */
 async function queue(clock: FakeClock | null, id: string, policy: Partial<RoomPolicy> = {}): Promise<RedisRoomQueue> {

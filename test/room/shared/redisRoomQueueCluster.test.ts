@@ -3,35 +3,18 @@
  * room carries the `{anteroom-room}` hash tag, so the scripts, which derive lane and tenant keys
  * inside Lua, run on the one node that owns that slot.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisRoomQueue } from '../../../src/room/shared/redisRoomQueue.js';
 import { silentLogger } from '../../helpers/index.js';
-import { startRedisCluster, type RedisServer } from '../../helpers/redisServer.js';
+import { roomPolicy } from '../../helpers/roomPolicy.js';
+import { redisClusterPerFile } from '../../helpers/redisClusterPerFile.js';
 
-let nodes: RedisServer[] = [];
-beforeAll(async () => {
-  nodes = await startRedisCluster(3);
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-});
+const cluster = redisClusterPerFile(3);
 
 describe('RedisRoomQueue on Redis Cluster', () => {
   it('queues many tenants, reads positions and admits in order from two instances', async () => {
-    const connection = { clusterNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
-    const policy = {
-      graceMs: 30_000,
-      reserveMs: 30_000,
-      admitAhead: 0,
-      maxPerTenant: 1_000,
-      maxTotal: 10_000,
-      limit: Infinity,
-      weights: {},
-      defaultWeight: 1,
-      minShares: { normal: 0.1, bulk: 0.05 },
-      outflowPerSecond: 0,
-      instanceTtlMs: 3_000,
-    };
+    const connection = { clusterNodes: cluster.startupNodes() };
+    const policy = roomPolicy({ maxPerTenant: 1_000, maxTotal: 10_000 });
     const [a, b] = ['a', 'b'].map((id) => new RedisRoomQueue({ connection, logger: silentLogger(), instanceId: id, commandTimeoutMs: 2_000 }));
     const idle = { inFlight: 0, allowance: 0, canAdmit: false };
     try {
