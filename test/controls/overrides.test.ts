@@ -4,30 +4,22 @@
  * the next request, touch nobody else, and are gone once cleared. Rates are per minute so that nothing
  * refills during a test.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countingOrigin, get, until, type CountingOrigin } from '../pipeline/util.js';
-import { startProxy, type Proxy } from '../helpers/index.js';
+import type { Proxy } from '../helpers/index.js';
+import { proxyRig } from '../helpers/proxyRig.js';
 import { adminOk, TOKEN } from '../admin/adminClient.js';
 
-let origin: CountingOrigin | undefined;
-let proxy: Proxy | undefined;
-
-afterEach(async () => {
-  origin?.releaseAll();
-  await proxy?.stop();
-  await origin?.close();
-  proxy = origin = undefined;
-});
+const rig = proxyRig<CountingOrigin>();
 
 async function setup(holdSlow = false): Promise<Proxy> {
-  origin = await countingOrigin({ hold: (req) => holdSlow && (req.url ?? '').includes('slow') });
-  proxy = await startProxy(origin.origin.url, {
+  rig.origin = await countingOrigin({ hold: (req) => holdSlow && (req.url ?? '').includes('slow') });
+  return rig.startProxy(rig.origin.url, {
     admin: { token: TOKEN },
     identity: { tenant: [{ header: 'x-tenant-id' }], client: [{ header: 'x-client-id' }] },
     routes: [{ name: 'export', path: '/export/**' }],
     limits: { wait: { timeoutMs: 200 } },
   });
-  return proxy;
 }
 
 function req(p: Proxy, path: string, tenant: string, client = 'c') {
@@ -53,18 +45,18 @@ describe('limit overrides', () => {
     const p = await setup(true);
     await adminOk(p, 'PUT', '/overrides/tenants/acme', { concurrency: 1 });
     const first = req(p, '/slow/1', 'acme');
-    await until(() => origin!.held === 1, 'the first acme request at the origin');
+    await until(() => rig.origin!.held === 1, 'the first acme request at the origin');
     // A second one waits for the slot and gives up after limits.wait.timeoutMs.
     const second = await req(p, '/slow/2', 'acme');
     expect(second.status).toBe(503);
     expect(second.json()).toMatchObject({ code: 'ANT_CAPACITY' });
     // Another tenant is not capped.
     const other = req(p, '/slow/3', 'globex');
-    await until(() => origin!.held === 2, 'the globex request at the origin');
+    await until(() => rig.origin!.held === 2, 'the globex request at the origin');
     await adminOk(p, 'DELETE', '/overrides/tenants/acme');
     const third = req(p, '/slow/4', 'acme');
-    await until(() => origin!.held === 3, 'a second acme request in flight once cleared');
-    origin!.releaseAll();
+    await until(() => rig.origin!.held === 3, 'a second acme request in flight once cleared');
+    rig.origin!.releaseAll();
     expect((await first).status).toBe(200);
     expect((await other).status).toBe(200);
     expect((await third).status).toBe(200);
@@ -88,13 +80,13 @@ describe('limit overrides', () => {
     const p = await setup(true);
     await adminOk(p, 'PUT', '/overrides/routes/export', { concurrency: 1 });
     const first = req(p, '/export/slow1', 'acme', 'x');
-    await until(() => origin!.held === 1, 'the first export request at the origin');
+    await until(() => rig.origin!.held === 1, 'the first export request at the origin');
     const second = await req(p, '/export/slow2', 'globex', 'y');
     expect(second.status).toBe(503);
     expect(second.json()).toMatchObject({ code: 'ANT_CAPACITY' });
     const elsewhere = req(p, '/slow/elsewhere', 'acme', 'x');
-    await until(() => origin!.held === 2, 'a request on another route at the origin');
-    origin!.releaseAll();
+    await until(() => rig.origin!.held === 2, 'a request on another route at the origin');
+    rig.origin!.releaseAll();
     expect((await first).status).toBe(200);
     expect((await elsewhere).status).toBe(200);
     await adminOk(p, 'DELETE', '/overrides/routes/export');

@@ -12,29 +12,20 @@
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startProxy, type Proxy } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Proxy } from '../helpers/index.js';
+import { proxyRig } from '../helpers/proxyRig.js';
 import { count, countingOrigin, get, sleep, until, type CountingOrigin, type Reply } from './util.js';
 
-let origin: CountingOrigin | undefined;
-let proxy: Proxy | undefined;
-
-afterEach(async () => {
-  origin?.releaseAll();
-  await proxy?.stop();
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-});
+const rig = proxyRig<CountingOrigin>();
 
 /** Nobody waits in the room: requests over a cap wait in the concurrency gate's FIFO (limits.wait). */
 const ROOM_OPEN = { mode: 'open' };
 
 /** The origin holds every request until the test releases it, unless `options` say otherwise. */
 async function setup(patch: Record<string, unknown>, options: Parameters<typeof countingOrigin>[0] = { hold: () => true }): Promise<{ origin: CountingOrigin; proxy: Proxy }> {
-  origin = await countingOrigin(options);
-  proxy = await startProxy(origin.origin.url, patch);
-  return { origin, proxy };
+  rig.origin = await countingOrigin(options);
+  return { origin: rig.origin, proxy: await rig.startProxy(rig.origin.url, patch) };
 }
 
 function gate(p: Proxy) {

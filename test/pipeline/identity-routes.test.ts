@@ -3,29 +3,21 @@
  * request takes from, and what a route rule changes (class buckets, cost, per-route rate, bypass).
  * Rates are per hour, so no token refills during a test and every count is exact.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { capturingLogger, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import { capturingLogger, type Origin, type Proxy } from '../helpers/index.js';
+import { proxyRig } from '../helpers/proxyRig.js';
 import { count, get, quickOrigin, sequential, statuses, until, type Reply } from './util.js';
 
-let origin: Origin | undefined;
-let proxy: Proxy | undefined;
-
-afterEach(async () => {
-  await proxy?.stop();
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-});
+const rig = proxyRig<Origin>();
 
 async function setup(patch: Record<string, unknown>, logger = capturingLogger('info').logger): Promise<Proxy> {
-  origin = await quickOrigin();
-  proxy = await startProxy(origin.url, patch, logger);
-  return proxy;
+  rig.origin = await quickOrigin();
+  return rig.startProxy(rig.origin.url, patch, logger);
 }
 
 /** How many of `n` requests, sent one after another with these headers, pass. */
 async function passes(n: number, path: string, headers: Record<string, string> = {}): Promise<number> {
-  return count(await sequential(n, () => get(proxy!.port, path, { headers })), 200);
+  return count(await sequential(n, () => get(rig.proxy!.port, path, { headers })), 200);
 }
 
 describe('tenant', () => {
@@ -91,7 +83,7 @@ describe('client key', () => {
       expect(everything).not.toContain(key.slice(8));
     }
     // The key itself still reaches the upstream.
-    expect(origin!.requests[0]!.headers['x-api-key']).toBe(keys[0]);
+    expect(rig.origin!.requests[0]!.headers['x-api-key']).toBe(keys[0]);
   });
 
   it('from a session cookie: two sessions on one address are two clients', async () => {
@@ -109,12 +101,12 @@ describe('client key', () => {
     expect(await passes(2, '/', { 'x-forwarded-for': '198.51.100.1, 203.0.113.5' })).toBe(0);
     // Trusted hops are skipped.
     expect(await passes(2, '/', { 'x-forwarded-for': '203.0.113.6, 127.0.0.1' })).toBe(0);
-    expect(origin!.requests[0]!.headers['x-forwarded-for']).toBe('203.0.113.5, 127.0.0.1');
+    expect(rig.origin!.requests[0]!.headers['x-forwarded-for']).toBe('203.0.113.5, 127.0.0.1');
   });
 
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
     await setup({ identity: { client: [{ ip: true }] }, limits: { client: { rate: '1/h', burst: 2 } } });
-    const replies = await sequential(4, (i) => get(proxy!.port, '/', { headers: { 'x-forwarded-for': `203.0.113.${10 + i}` } }));
+    const replies = await sequential(4, (i) => get(rig.proxy!.port, '/', { headers: { 'x-forwarded-for': `203.0.113.${10 + i}` } }));
     expect(statuses(replies)).toEqual([200, 200, 429, 429]);
   });
 });
@@ -141,7 +133,7 @@ describe('routes', () => {
     expect(await passes(5, '/api/orders', a)).toBe(5);
     expect(await passes(3, '/api/automation/sync', { 'x-tenant-id': 'initech' })).toBe(2);
     expect(await passes(6, '/api/automation/sync', { 'x-tenant-id': 'acme' })).toBe(4);
-    const refused = await get(proxy!.port, '/api/automation/other', { headers: a });
+    const refused = await get(rig.proxy!.port, '/api/automation/other', { headers: a });
     expect(refused.status).toBe(429);
     expect(refused.json()['limit']).toBe('tenant-bulk');
     expect(refused.headers['ratelimit-policy']).toBe('"tenant-bulk";q=2;w=7200');
@@ -156,10 +148,10 @@ describe('routes', () => {
 
   it('cost: a route taking 3 tokens drains the client bucket three times as fast', async () => {
     await setup({ routes, limits: { client: { rate: '1/h', burst: 10 } } });
-    const exports = await sequential(4, () => get(proxy!.port, '/api/export'));
+    const exports = await sequential(4, () => get(rig.proxy!.port, '/api/export'));
     expect(statuses(exports)).toEqual([200, 200, 200, 429]);
     // 9 tokens taken; the refused export took none, so one plain request still fits.
-    expect(statuses(await sequential(2, () => get(proxy!.port, '/api/orders')))).toEqual([200, 429]);
+    expect(statuses(await sequential(2, () => get(rig.proxy!.port, '/api/orders')))).toEqual([200, 429]);
   });
 
   it('cost 0: never refused by a bucket, and takes nothing from it', async () => {
@@ -170,11 +162,11 @@ describe('routes', () => {
 
   it('a cost above the burst is refused with a detail that says it can never pass, and takes nothing', async () => {
     await setup({ routes, limits: { client: { rate: '1/h', burst: 10 } } });
-    const r = await get(proxy!.port, '/api/huge');
+    const r = await get(rig.proxy!.port, '/api/huge');
     expect(r.status).toBe(429);
     expect(r.json()['detail']).toBe('This request costs 20 tokens, more than the "client" limit can ever hold (10).');
     expect(r.headers['retry-after']).toMatch(/^\d+$/);
-    expect(origin!.requests).toHaveLength(0);
+    expect(rig.origin!.requests).toHaveLength(0);
     expect(await passes(11, '/api/orders')).toBe(10);
   });
 
@@ -184,16 +176,16 @@ describe('routes', () => {
     expect(await passes(5, '/api/search', alice)).toBe(3);
     expect(await passes(3, '/api/orders', alice)).toBe(1);
     expect(await passes(5, '/api/search', { 'x-api-key': 'bob' })).toBe(3);
-    const refused = await get(proxy!.port, '/api/search', { headers: alice });
+    const refused = await get(rig.proxy!.port, '/api/search', { headers: alice });
     expect(refused.json()['limit']).toBe('route-search');
     expect(refused.headers['ratelimit-policy']).toBe('"route-search";q=3;w=10800');
   });
 
   it('bypass routes skip the limits and take no tokens', async () => {
     await setup({ routes, limits: { client: { rate: '1/h', burst: 1 }, tenant: { rate: '1/h', burst: 1 } } });
-    const replies: Reply[] = await Promise.all(Array.from({ length: 10 }, (_, i) => get(proxy!.port, `/static/app-${i}.js`)));
+    const replies: Reply[] = await Promise.all(Array.from({ length: 10 }, (_, i) => get(rig.proxy!.port, `/static/app-${i}.js`)));
     expect(count(replies, 200)).toBe(10);
-    expect(statuses(await sequential(2, () => get(proxy!.port, '/api/orders')))).toEqual([200, 429]);
+    expect(statuses(await sequential(2, () => get(rig.proxy!.port, '/api/orders')))).toEqual([200, 429]);
     expect(await passes(3, '/static/late.css')).toBe(3);
   });
 });

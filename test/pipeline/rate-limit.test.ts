@@ -5,24 +5,16 @@
  * passed meanwhile.
  */
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { capturingLogger, startOrigin, startProxy, type Origin, type Proxy } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import { capturingLogger, startOrigin, type Origin, type Proxy } from '../helpers/index.js';
+import { proxyRig } from '../helpers/proxyRig.js';
 import { count, get, quickOrigin, sequential, sleep, statuses, until } from './util.js';
 
-let origin: Origin | undefined;
-let proxy: Proxy | undefined;
-
-afterEach(async () => {
-  await proxy?.stop();
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-});
+const rig = proxyRig<Origin>();
 
 async function setup(patch: Record<string, unknown>, logger = capturingLogger('debug').logger): Promise<{ origin: Origin; proxy: Proxy }> {
-  origin = await quickOrigin();
-  proxy = await startProxy(origin.url, patch, logger);
-  return { origin, proxy };
+  rig.origin = await quickOrigin();
+  return { origin: rig.origin, proxy: await rig.startProxy(rig.origin.url, patch, logger) };
 }
 
 /** The fields of a RateLimit or RateLimit-Policy item, e.g. `"client";r=0;t=5` -> { name: client, r: 0, t: 5 }. */
@@ -109,7 +101,7 @@ describe('client bucket', () => {
     expect(first!.headers['ratelimit']).toBe('"client";r=2;t=3600');
     expect(second!.headers['ratelimit']).toBe('"client";r=1;t=7200');
     await proxy.stop();
-    await origin!.close();
+    await rig.origin!.close();
 
     // Without headersOnSuccess an admitted response carries no RateLimit fields of anteroom's.
     const plain = await setup({ limits: { client: { rate: '1/h', burst: 3 } } });
@@ -120,12 +112,12 @@ describe('client bucket', () => {
   });
 
   it("keeps the upstream's own RateLimit policies after anteroom's", async () => {
-    origin = await startOrigin((_req, res) => {
+    rig.origin = await startOrigin((_req, res) => {
       res.setHeader('ratelimit-policy', '"app";q=100;w=60');
       res.setHeader('ratelimit', '"app";r=99;t=60');
       res.end('ok');
     });
-    proxy = await startProxy(origin.url, { limits: { client: { rate: '1/h', burst: 3 }, headersOnSuccess: true } });
+    const proxy = await rig.startProxy(rig.origin.url, { limits: { client: { rate: '1/h', burst: 3 }, headersOnSuccess: true } });
     const r = await get(proxy.port, '/');
     expect(r.headers['ratelimit-policy']).toBe('"client";q=3;w=10800, "app";q=100;w=60');
     expect(r.headers['ratelimit']).toBe('"client";r=2;t=3600, "app";r=99;t=60');

@@ -3,26 +3,17 @@
  * headers, hop-by-hop hygiene both ways, and the X-Forwarded-* / X-Request-Id facts sent upstream.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient, rawRequest, startOrigin, startProxy, startRawOrigin, type Origin, type Proxy, type RawOrigin } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import { RawClient, rawRequest, startOrigin, startRawOrigin, type Origin, type Proxy, type RawOrigin } from '../helpers/index.js';
+import { proxyRig } from '../helpers/proxyRig.js';
 
-let origin: Origin | RawOrigin | undefined;
-let proxy: Proxy | undefined;
-
-afterEach(async () => {
-  await proxy?.stop();
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-});
+const rig = proxyRig<Origin | RawOrigin>();
 
 /** Starts an origin that runs `handler` and a proxy in front of it. */
 async function setup(handler: (req: IncomingMessage, res: ServerResponse) => void, patch: Record<string, unknown> = {}): Promise<{ origin: Origin; proxy: Proxy }> {
   const o = await startOrigin(handler);
-  origin = o;
-  const p = await startProxy(o.url, patch);
-  proxy = p;
-  return { origin: o, proxy: p };
+  rig.origin = o;
+  return { origin: o, proxy: await rig.startProxy(o.url, patch) };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -187,8 +178,8 @@ describe('repeated headers', () => {
     const o = await startRawOrigin((_head, socket) => {
       socket.write('HTTP/1.1 200 OK\r\nX-Multi: one\r\nX-Multi: two\r\nWarning: 199 - "a"\r\nWarning: 199 - "b"\r\nContent-Length: 2\r\n\r\nok');
     });
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     const res = await rawRequest(proxy.port, 'GET / HTTP/1.1\r\nHost: example.test\r\n\r\n');
     expect(res.status).toBe(200);
     expect(res.headers['x-multi']?.join(', ')).toBe('one, two');
@@ -252,8 +243,8 @@ describe('hop-by-hop headers', () => {
           '5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n',
       );
     });
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     const res = await rawRequest(proxy.port, 'GET / HTTP/1.1\r\nHost: example.test\r\n\r\n');
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe('hello');
@@ -323,8 +314,8 @@ describe('forwarding facts', () => {
 
   it('keeps the upstream URL path prefix and the query string', async () => {
     const o = await startOrigin((_req, res) => res.end('ok'));
-    origin = o;
-    proxy = await startProxy(`${o.url}/base/`);
+    rig.origin = o;
+    const proxy = await rig.startProxy(`${o.url}/base/`);
     const res = await rawRequest(proxy.port, 'GET /a/b?c=d&e HTTP/1.1\r\nHost: example.test\r\n\r\n');
     expect(res.status).toBe(200);
     expect(o.requests[0]!.url).toBe('/base/a/b?c=d&e');

@@ -3,18 +3,11 @@
  * large, in the form the client reads: an HTML page for a browser navigation, problem+json otherwise.
  */
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { capturingLogger, closedPort, RawClient, rawRequest, startOrigin, startProxy, startRawOrigin, type Origin, type Proxy, type RawOrigin, type RawResponse } from '../helpers/index.js';
+import { describe, expect, it } from 'vitest';
+import { capturingLogger, closedPort, RawClient, rawRequest, startOrigin, startRawOrigin, type Origin, type Proxy, type RawOrigin, type RawResponse } from '../helpers/index.js';
+import { proxyRig } from '../helpers/proxyRig.js';
 
-let origin: Origin | RawOrigin | undefined;
-let proxy: Proxy | undefined;
-
-afterEach(async () => {
-  await proxy?.stop();
-  await origin?.close();
-  proxy = undefined;
-  origin = undefined;
-});
+const rig = proxyRig<Origin | RawOrigin>();
 
 const HTML = 'GET /page HTTP/1.1\r\nHost: example.test\r\nAccept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\n\r\n';
 const API = 'GET /api/items HTTP/1.1\r\nHost: example.test\r\nAccept: application/json\r\n\r\n';
@@ -42,19 +35,19 @@ function expectPage(res: RawResponse, status: number, title: string): string {
 
 describe('upstream down', () => {
   it('answers 502 problem+json to an API request', async () => {
-    proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
+    const proxy = await rig.startProxy(`http://127.0.0.1:${await closedPort()}`);
     const body = expectProblem(await rawRequest(proxy.port, API), 502, 'ANT_UPSTREAM_UNREACHABLE');
     expect(body['detail']).toContain('"app"');
   });
 
   it('answers 502 with an HTML page to a browser navigation', async () => {
-    proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
+    const proxy = await rig.startProxy(`http://127.0.0.1:${await closedPort()}`);
     const page = expectPage(await rawRequest(proxy.port, HTML), 502, 'Upstream unreachable');
     expect(page).toContain('could not be reached');
   });
 
   it('answers a HEAD with the 502 status and headers but no body', async () => {
-    proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
+    const proxy = await rig.startProxy(`http://127.0.0.1:${await closedPort()}`);
     const client = await RawClient.connect(proxy.port);
     client.write('HEAD / HTTP/1.1\r\nHost: example.test\r\n\r\n');
     const res = await client.readResponse(true);
@@ -67,15 +60,15 @@ describe('upstream down', () => {
 
   it('answers 502 when the upstream closes the connection without answering', async () => {
     const o = await startRawOrigin((_head, socket) => socket.destroy());
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     expectProblem(await rawRequest(proxy.port, API), 502, 'ANT_UPSTREAM_RESET');
   });
 
   it('answers 502 when the upstream sends something that is not HTTP', async () => {
     const o = await startRawOrigin((_head, socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n'));
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     const res = await rawRequest(proxy.port, API);
     expect(res.status).toBe(502);
     expect(res.header('content-type')).toBe('application/problem+json');
@@ -86,8 +79,8 @@ describe('upstream down', () => {
       socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');
       setImmediate(() => socket.destroy());
     });
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     const client = await RawClient.connect(proxy.port);
     client.write(API);
     // The status line is gone by then; a truncated body (never a complete one) is the honest signal.
@@ -102,8 +95,8 @@ describe('upstream slow', () => {
     const o = await startOrigin(() => {
       // never answers
     });
-    origin = o;
-    proxy = await startProxy(o.url, { upstreams: { app: { timeoutMs: 150 } } });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url, { upstreams: { app: { timeoutMs: 150 } } });
     return proxy;
   }
 
@@ -122,8 +115,8 @@ describe('upstream slow', () => {
 describe('request body limit', () => {
   it('refuses a declared Content-Length over maxBodyBytes with 413 without contacting the upstream', async () => {
     const o = await startOrigin((_req, res) => res.end('ok'));
-    origin = o;
-    proxy = await startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
     const res = await rawRequest(proxy.port, `POST /up HTTP/1.1\r\nHost: example.test\r\nContent-Length: 2048\r\n\r\n${'x'.repeat(2048)}`);
     const body = expectProblem(res, 413, 'ANT_BODY_TOO_LARGE');
     expect(body['detail']).toContain('2048');
@@ -140,8 +133,8 @@ describe('request body limit', () => {
         res.end('ok');
       });
     });
-    origin = o;
-    proxy = await startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
     const chunked = `400\r\n${'y'.repeat(1024)}\r\n0\r\n\r\n`;
     const res = await rawRequest(proxy.port, `POST /up HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`);
     expect(res.status).toBe(200);
@@ -153,8 +146,8 @@ describe('request body limit', () => {
     const o = await startOrigin((req) => {
       req.on('data', (c: Buffer) => (upstreamBytes += c.length));
     });
-    origin = o;
-    proxy = await startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
     const chunk = `200\r\n${'z'.repeat(512)}\r\n`;
     const res = await rawRequest(proxy.port, `POST /up HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.repeat(4)}0\r\n\r\n`);
     const body = expectProblem(res, 413, 'ANT_BODY_TOO_LARGE');
@@ -168,8 +161,8 @@ describe('request body limit', () => {
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    origin = o;
-    proxy = await startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url, { listen: { maxBodyBytes: 1024 } });
     const client = await RawClient.connect(proxy.port);
     client.write('POST /up HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\r\n');
     // Much more than the socket buffers hold, so the proxy must keep reading after it refused.
@@ -187,8 +180,8 @@ describe('request body limit', () => {
 
   it('answers 413 to a form POST as problem+json: only GET and HEAD navigations get a page', async () => {
     const o = await startOrigin(() => undefined);
-    origin = o;
-    proxy = await startProxy(o.url, { listen: { maxBodyBytes: 10 } });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url, { listen: { maxBodyBytes: 10 } });
     const res = await rawRequest(proxy.port, 'POST /form HTTP/1.1\r\nHost: example.test\r\nContent-Length: 11\r\nAccept: text/html\r\n\r\nhello world');
     // A POST is not a navigation that gets a page: the answer is problem+json.
     expectProblem(res, 413, 'ANT_BODY_TOO_LARGE');
@@ -216,9 +209,9 @@ describe('client abort', () => {
   it('aborts the upstream request when the client goes away before the response', async () => {
     const { state, start } = holdingOrigin();
     const o = await start;
-    origin = o;
+    rig.origin = o;
     const log = capturingLogger();
-    proxy = await startProxy(o.url, { log: { requests: true } }, log.logger);
+    const proxy = await rig.startProxy(o.url, { log: { requests: true } }, log.logger);
     const client = await RawClient.connect(proxy.port);
     client.write(API);
     await state.arrived;
@@ -233,8 +226,8 @@ describe('client abort', () => {
       res.write('part one;');
     });
     const o = await start;
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     const client = await RawClient.connect(proxy.port);
     client.write(API);
     await new Promise<void>((resolve) => client.socket.once('data', () => resolve()));
@@ -255,8 +248,8 @@ describe('client abort', () => {
       });
       req.once('close', () => aborted(req.complete));
     });
-    origin = o;
-    proxy = await startProxy(o.url);
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
     const client = await RawClient.connect(proxy.port);
     client.write('POST /up HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n');
     await gotFirst;
