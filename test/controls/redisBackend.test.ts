@@ -4,35 +4,21 @@
  * loads the state before it answers ready, an outage keeps the last known state and the changes made
  * meanwhile reach Redis when it is back, and a Redis that comes back empty gets the state written back.
  */
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Controls } from '../../src/controls/controls.js';
 import { RedisBackend } from '../../src/controls/redisBackend.js';
 import { silentLogger } from '../helpers/index.js';
-import { RedisServer } from '../helpers/redisServer.js';
+import { redisPerFile } from '../helpers/redisPerFile.js';
 import { until } from '../room/proxyHelpers.js';
 
-let redis: RedisServer;
-let admin: Redis;
 const open: Controls[] = [];
 
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  admin = new Redis(redis.url);
-});
-
-afterEach(async () => {
+const db = redisPerFile(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
-  await admin.flushall();
-});
-
-afterAll(async () => {
-  admin?.disconnect();
-  await redis?.stop();
 });
 
 function instance(resyncMs = 1_000): Controls {
-  const c = new Controls(new RedisBackend({ connection: { url: redis.url }, logger: silentLogger(), resyncMs, commandTimeoutMs: 1_000 }), silentLogger());
+  const c = new Controls(new RedisBackend({ connection: { url: db.server.url }, logger: silentLogger(), resyncMs, commandTimeoutMs: 1_000 }), silentLogger());
   open.push(c);
   return c;
 }
@@ -62,8 +48,8 @@ describe('RedisBackend', () => {
     expect(await a.ready(5_000)).toBe(true);
     const entry = { type: 'mode', tenant: null, mode: 'maintenance', message: 'back at noon', setAt: Date.now() };
     // Written as an instance would, but without the PUBLISH: the message is lost.
-    await admin.hset(ENTRIES, 'm:*', JSON.stringify(entry));
-    await admin.incr(VERSION);
+    await db.admin.hset(ENTRIES, 'm:*', JSON.stringify(entry));
+    await db.admin.incr(VERSION);
     await until(() => a.maintenance('acme') === 'back at noon', 'the change without a message', 5_000);
   });
 
@@ -80,8 +66,8 @@ describe('RedisBackend', () => {
   });
 
   it('skips an entry it cannot read and keeps the others', async () => {
-    await admin.hset(ENTRIES, 'b:junk', '{"type":"block","kind":"planet"}', 'm:*', JSON.stringify({ type: 'mode', tenant: null, mode: 'pause', setAt: 1 }));
-    await admin.set(VERSION, '3');
+    await db.admin.hset(ENTRIES, 'b:junk', '{"type":"block","kind":"planet"}', 'm:*', JSON.stringify({ type: 'mode', tenant: null, mode: 'pause', setAt: 1 }));
+    await db.admin.set(VERSION, '3');
     const a = instance();
     expect(await a.ready(5_000)).toBe(true);
     expect(a.paused('acme')).toBe(true);
@@ -96,7 +82,7 @@ describe('RedisBackend', () => {
     await a.addBlock({ kind: 'client', value: 'k:x', reason: 'short', ttlS: 1 });
     await until(() => b.state.blocks().length === 1, 'the block on b', 5_000);
     await until(() => a.state.blocks().length === 0 && b.state.blocks().length === 0, 'the block expired on both', 5_000);
-    await expect.poll(() => admin.hlen(ENTRIES), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => db.admin.hlen(ENTRIES), { timeout: 5_000 }).toBe(0);
   });
 });
 
@@ -108,7 +94,7 @@ describe('RedisBackend during an outage', () => {
     await b.ready(5_000);
     await a.addBlock({ kind: 'tenant', value: 'acme', reason: 'before' });
     await until(() => b.state.blocks().length === 1, 'the first block on b', 5_000);
-    redis.pause();
+    db.server.pause();
     try {
       const during = await a.addBlock({ kind: 'tenant', value: 'globex', reason: 'during' });
       expect(during.shared).toBe(false);
@@ -117,10 +103,10 @@ describe('RedisBackend during an outage', () => {
       expect(b.state.blocks().map((x) => x.value)).toEqual(['acme']);
       expect(a.synced).toBe(false);
     } finally {
-      redis.resume();
+      db.server.resume();
     }
     await until(() => b.state.blocks().length === 2, 'the change made during the outage on b', 10_000);
-    expect(await admin.hlen(ENTRIES)).toBe(2);
+    expect(await db.admin.hlen(ENTRIES)).toBe(2);
     expect(a.synced).toBe(true);
   });
 
@@ -129,8 +115,8 @@ describe('RedisBackend during an outage', () => {
     await a.ready(5_000);
     await a.addBlock({ kind: 'route', value: 'export', reason: 'too heavy' });
     await a.setMode('acme', 'queue-all');
-    await redis.restart();
-    await expect.poll(() => admin.hlen(ENTRIES).catch(() => -1), { timeout: 10_000, interval: 100 }).toBe(2);
+    await db.server.restart();
+    await expect.poll(() => db.admin.hlen(ENTRIES).catch(() => -1), { timeout: 10_000, interval: 100 }).toBe(2);
     expect(a.state.blocks().map((x) => x.value)).toEqual(['export']);
     const b = instance();
     expect(await b.ready(5_000)).toBe(true);

@@ -5,39 +5,32 @@
  * and is lifted everywhere through either one. A pause set on one holds the shared room on both.
  */
 import { performance } from 'node:perf_hooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type Proxy } from '../helpers/index.js';
-import { RedisServer } from '../helpers/redisServer.js';
+import { redisPerFile } from '../helpers/redisPerFile.js';
 import { countingOrigin, get, type CountingOrigin } from '../pipeline/util.js';
 import { adminOk, TOKEN } from '../admin/adminClient.js';
-import { Redis } from 'ioredis';
 
-let redis: RedisServer;
 let origin: CountingOrigin;
 const proxies: Proxy[] = [];
 
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  origin = await countingOrigin({ hold: () => false });
+const db = redisPerFile(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
 });
 
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((p) => p.stop()));
-  const r = new Redis(redis.url);
-  await r.flushall();
-  r.disconnect();
+beforeAll(async () => {
+  origin = await countingOrigin({ hold: () => false });
 });
 
 afterAll(async () => {
   await origin?.close();
-  await redis?.stop();
 });
 
 async function instance(patch: Record<string, unknown> = {}): Promise<Proxy> {
   const p = await startProxy(origin.origin.url, {
     secret: 'shared-controls-test-secret-0123456789',
     admin: { token: TOKEN },
-    store: { kind: 'redis', url: redis.url },
+    store: { kind: 'redis', url: db.server.url },
     identity: { tenant: [{ header: 'x-tenant-id' }] },
     ...patch,
   });

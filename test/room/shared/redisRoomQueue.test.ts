@@ -7,40 +7,26 @@
  * The scripts read an injected clock (the `clock` option) so abandonment and instance expiry are
  * tested without sleeping.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { FairQueue } from '../../../src/room/fairQueue.js';
 import type { RoomClass } from '../../../src/room/classes.js';
 import { RedisRoomQueue, type Report, type RoomPolicy } from '../../../src/room/shared/redisRoomQueue.js';
 import { silentLogger } from '../../helpers/index.js';
-import { RedisServer } from '../../helpers/redisServer.js';
+import { redisPerFile } from '../../helpers/redisPerFile.js';
 import { roomPolicy } from '../../helpers/roomPolicy.js';
 import { FakeClock, prng } from '../helpers.js';
 
-let redis: RedisServer;
-let admin: Redis;
 const queues: RedisRoomQueue[] = [];
 
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  admin = new Redis(redis.url);
-});
-
-afterEach(async () => {
+const db = redisPerFile(async () => {
   await Promise.all(queues.splice(0).map((q) => q.close()));
-  await admin.flushall();
-});
-
-afterAll(async () => {
-  admin?.disconnect();
-  await redis?.stop();
 });
 
 const POLICY = roomPolicy();
 
 /** A queue on the private Redis, connected; `clock` null for Redis's own clock. */
 async function queue(clock: FakeClock | null, id: string, policy: Partial<RoomPolicy> = {}): Promise<RedisRoomQueue> {
-  const q = new RedisRoomQueue({ connection: { url: redis.url }, logger: silentLogger(), instanceId: id, commandTimeoutMs: 1_000, ...(clock ? { clock: clock.now } : {}) });
+  const q = new RedisRoomQueue({ connection: { url: db.server.url }, logger: silentLogger(), instanceId: id, commandTimeoutMs: 1_000, ...(clock ? { clock: clock.now } : {}) });
   q.setPolicy({ ...POLICY, ...policy });
   queues.push(q);
   // The first call connects; until then the queue says it is degraded.
@@ -100,7 +86,7 @@ describe('the policy is FairQueue\'s', () => {
       }
       for (let w = oracle.next(); w !== undefined; w = oracle.next()) expect(await admitNext(q)).toBe(w.id);
       expect(await admitNext(q)).toBeUndefined();
-      expect(await admin.keys('*{anteroom-room}:l[0-9]:*')).toEqual([]);
+      expect(await db.admin.keys('*{anteroom-room}:l[0-9]:*')).toEqual([]);
     });
   }
 
@@ -121,7 +107,7 @@ describe('the policy is FairQueue\'s', () => {
     oracle.remove(ids[3]!);
     oracle.remove(ids[1]!);
     for (let w = oracle.next(); w !== undefined; w = oracle.next()) expect(await admitNext(q)).toBe(w.id);
-    expect(await admin.llen('anteroom:{anteroom-room}:ring')).toBe(0);
+    expect(await db.admin.llen('anteroom:{anteroom-room}:ring')).toBe(0);
   });
 });
 
@@ -202,7 +188,7 @@ describe('capacity', () => {
     expect(r!.room.pending).toBe(3);
     clock.advance(1_001);
     await a.sync({ ensure: [], collected: [], forget: [] }, idle);
-    expect(await admin.zcard(`anteroom:{anteroom-room}:rsv`)).toBe(0);
+    expect(await db.admin.zcard(`anteroom:{anteroom-room}:rsv`)).toBe(0);
   });
 
   it('admits a few ahead of the limit when asked (admitAhead), to wait for a slot at their instance', async () => {
@@ -313,7 +299,7 @@ describe('abandonment, tickets, bounds', () => {
     clock.advance(1);
     const second = await enter(q, 'x');
     const issuedAt = clock.t;
-    await admin.flushall();
+    await db.admin.flushall();
     clock.advance(1);
     const newcomer = await enter(q, 'x');
     const back = await q.enter({ tenant: 'x', cls: 'normal', held: true, ticket: { seq: first.seq, issuedAt } }, idle);
@@ -350,16 +336,16 @@ describe('abandonment, tickets, bounds', () => {
     // Learned the clock mapping from the connecting sync; now make every deadline already past.
     (q as unknown as { redisOffset: number }).redisOffset -= 60_000;
     expect(await q.enter({ tenant: 'x', cls: 'normal', held: false }, idle)).toBeNull();
-    expect(await admin.zcard('anteroom:{anteroom-room}:seen')).toBe(0);
+    expect(await db.admin.zcard('anteroom:{anteroom-room}:seen')).toBe(0);
   });
 });
 
 async function onlyPending(): Promise<string> {
-  const ids = await admin.zrange('anteroom:{anteroom-room}:adm', '0', '-1');
+  const ids = await db.admin.zrange('anteroom:{anteroom-room}:adm', '0', '-1');
   expect(ids).toHaveLength(1);
   return ids[0]!;
 }
 
 async function waitingIds(): Promise<string[]> {
-  return admin.zrange('anteroom:{anteroom-room}:seen', '0', '-1');
+  return db.admin.zrange('anteroom:{anteroom-room}:seen', '0', '-1');
 }

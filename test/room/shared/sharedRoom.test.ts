@@ -10,44 +10,30 @@
  * admission waits for the previous request to finish, the order is exact: the "within one admission
  * interval" slack of the design does not come into play at this concurrency.
  */
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SharedRoom } from '../../../src/room/shared/sharedRoom.js';
 import { startProxy, type Proxy } from '../../helpers/index.js';
-import { RedisServer } from '../../helpers/redisServer.js';
+import { redisPerFile } from '../../helpers/redisPerFile.js';
 import { countingOrigin, navigate, SECRET, send, sleep, statusOf, until, within, type CountingOrigin, type Reply } from '../proxyHelpers.js';
 
 const SEEN = 'anteroom:{anteroom-room}:seen';
 
-let redis: RedisServer;
-let admin: Redis;
 let origin: CountingOrigin | undefined;
 const proxies: Proxy[] = [];
 
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  admin = new Redis(redis.url);
-});
-
-afterEach(async () => {
-  redis.resume();
+const db = redisPerFile(async () => {
+  db.server.resume();
   origin?.releaseAll();
   await Promise.all(proxies.splice(0).map((p) => p.stop(1_000)));
   await origin?.close();
   origin = undefined;
-  await admin.flushall();
-});
-
-afterAll(async () => {
-  admin?.disconnect();
-  await redis?.stop();
 });
 
 /** An instance on the shared Redis, connected to it. */
 async function instance(patch: Record<string, unknown> = {}, commandTimeoutMs = 1_000): Promise<Proxy> {
   const p = await startProxy(origin!.url, {
     secret: SECRET,
-    store: { kind: 'redis', url: redis.url, commandTimeoutMs },
+    store: { kind: 'redis', url: db.server.url, commandTimeoutMs },
     identity: { client: [{ header: 'x-client-id' }] },
     ...patch,
     room: { concurrency: 1, hold: { apiMs: 60_000 }, ...((patch['room'] as object | undefined) ?? {}) },
@@ -78,9 +64,9 @@ async function occupy(p: Proxy): Promise<void> {
 
 /** Queues held API request `i` at `p`, and waits until it is in Redis; `reply` is its answer to come. */
 async function queue(p: Proxy, i: number, headers: Record<string, string> = {}): Promise<{ reply: Promise<Reply> }> {
-  const before = await admin.zcard(SEEN);
+  const before = await db.admin.zcard(SEEN);
   const reply = send(p.port, `/w/${i}`, { headers: { 'x-client-id': `c${i}`, 'x-index': String(i), ...headers } }).reply;
-  await eventually(async () => (await admin.zcard(SEEN)) === before + 1 || origin!.arrived.some((a) => a.index === i), `waiter ${i} in the shared room`);
+  await eventually(async () => (await db.admin.zcard(SEEN)) === before + 1 || origin!.arrived.some((a) => a.index === i), `waiter ${i} in the shared room`);
   return { reply };
 }
 
@@ -106,7 +92,7 @@ describe('one order across instances', () => {
     await occupy(b);
     const replies: Promise<Reply>[] = [];
     for (let i = 0; i < 10; i++) replies.push((await queue(i % 2 === 0 ? a : b, i)).reply);
-    expect(await admin.zcard(SEEN)).toBe(10);
+    expect(await db.admin.zcard(SEEN)).toBe(10);
     expect(await drainOrigin(10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect((await Promise.all(replies)).map((r) => r.status)).toEqual(Array(10).fill(200));
     // The room's limit held for the fleet, not per instance.
@@ -194,13 +180,13 @@ describe('restart', () => {
       tickets.set(i, r.headers['anteroom-ticket'] as string);
     }
     // Nobody's place went with A.
-    expect(await admin.zcard(SEEN)).toBe(6);
+    expect(await db.admin.zcard(SEEN)).toBe(6);
     a = await instance();
     for (const i of [4, 0, 2]) {
       replies.set(i, send(a.port, `/w/${i}`, { headers: { 'x-client-id': `c${i}`, 'x-index': String(i), 'anteroom-ticket': tickets.get(i)! } }).reply);
     }
     await eventually(async () => room(a)['held'].size === 3, 'the three retries held at the new A');
-    expect(await admin.zcard(SEEN)).toBe(6);
+    expect(await db.admin.zcard(SEEN)).toBe(6);
     expect(await drainOrigin(6)).toEqual([0, 1, 2, 3, 4, 5]);
     for (const i of [0, 1, 2, 3, 4, 5]) expect((await replies.get(i)!).status).toBe(200);
   });
@@ -213,7 +199,7 @@ describe('Redis outage', () => {
     const b = await instance({}, 100);
     await occupy(a);
     const held = (await queue(a, 0)).reply;
-    redis.pause();
+    db.server.pause();
     // Within a bounded time (a few command timeouts), both instances answer on their own.
     await until(() => room(a).queueMode === 'local-fallback', 'A notices the outage', 2_000);
     const quick = await within(send(b.port, '/q', { headers: { 'x-client-id': 'q' } }).reply, 2_000, 'a request at B during the outage');
@@ -231,14 +217,14 @@ describe('Redis outage', () => {
     origin.release('/block');
     expect((await within(local, 2_000, 'the local waiter')).status).toBe(200);
 
-    redis.resume();
+    db.server.resume();
     await until(() => room(a).queueMode === 'shared' && room(b).queueMode === 'shared', 'both back on the shared queue', 5_000);
     // The waiter admitted locally does not linger in Redis as a ghost.
-    await eventually(async () => (await admin.zcard(SEEN)) === 0, 'no ghost places in Redis');
+    await eventually(async () => (await db.admin.zcard(SEEN)) === 0, 'no ghost places in Redis');
     // Shared again: a waiter at B is in Redis and is admitted when A's request finishes.
     await occupy(a);
     const again = (await queue(b, 2)).reply;
-    expect(await admin.zcard(SEEN)).toBe(1);
+    expect(await db.admin.zcard(SEEN)).toBe(1);
     origin.release('/block');
     expect((await within(again, 2_000, 'the shared waiter')).status).toBe(200);
   });
