@@ -4,19 +4,18 @@
  * nothing and logs every error with its key path in one line; restart-only settings keep their
  * running values and are reported; a failure while building leaves the runtime as it was.
  */
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Anteroom } from '../../src/app.js';
 import { loadConfigFile, validateConfig } from '../../src/config/load.js';
 import { capturingLogger, type CapturedLog } from '../helpers/index.js';
 import { mergePatch, type Patch } from '../helpers/mergePatch.js';
+import { tempDir } from '../helpers/tempDir.js';
 import { countingOrigin, get, navigate, send, SECRET, until, type CountingOrigin } from '../room/proxyHelpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anteroom-reload-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('anteroom-reload-').path;
 
 interface Running {
   app: Anteroom;

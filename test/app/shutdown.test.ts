@@ -2,14 +2,14 @@
  * Graceful shutdown: in-flight requests finish, new connections are refused, open websockets get
  * 1001, readyz says draining, the grace period is enforced, and the CLI exits 0 on SIGTERM.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { closedPort, RawClient, rawRequest, startOrigin, startProxy } from '../helpers/index.js';
+import { tempDir } from '../helpers/tempDir.js';
 import { websocketRig } from '../helpers/websocketRig.js';
 import { completion, spawnCli } from '../cli/cli.js';
 
@@ -195,8 +195,7 @@ function maskedTextFrame(text: string): Buffer {
 }
 
 describe('anteroom start', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'anteroom-start-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('anteroom-start-').path;
 
   it('exits 0 on SIGTERM after finishing the request in flight', async () => {
     const held = await holdingOrigin();

@@ -7,15 +7,15 @@
  *
  * ANTEROOM_FUZZ_SEED=<n> runs other seeds than the fixed ones (the default run is reproducible).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatConfigError, loadConfigFile, parseConfigText, validateConfig, type LoadResult } from '../../src/config/load.js';
 import { completion, spawnCli } from '../cli/cli.js';
 import { mutants } from './configFuzz.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const WORKER = fileURLToPath(new URL('../../dist/test/badinput/configFuzzWorker.js', import.meta.url));
 const SEEDS = {
@@ -27,8 +27,7 @@ const COUNT = 80;
 /** A case that makes no progress for this long is a hang (a generous bound, not a speed requirement). */
 const STALL_MS = 20_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'anteroom-fuzz-test-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('anteroom-fuzz-test-').path;
 
 interface FuzzReport {
   loaded: number;

@@ -2,22 +2,14 @@
  * `anteroom check --config FILE [--strict]` as a command: exit 0 and "ok" for a clean file, exit 1 and
  * every error for an invalid one or one with error findings, 2 with --strict for warnings.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upstreamSchema } from '../../src/config/schema.js';
 import { runCli } from './cli.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anteroom-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { path: dir, file } = tempDir('anteroom-cli-');
 
 describe('anteroom check', () => {
   it('exits 0 and says ok for a clean file, also with --strict', async () => {

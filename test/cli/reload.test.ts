@@ -2,16 +2,15 @@
  * `anteroom start` in a real child process: SIGHUP reloads the config file, and so does saving it
  * (the file watcher); an invalid save is logged and changes nothing; SIGTERM still stops it cleanly.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countingOrigin } from '../room/proxyHelpers.js';
 import { get, until } from '../pipeline/util.js';
 import { completion, spawnCli } from './cli.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anteroom-cli-reload-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('anteroom-cli-reload-').path;
 
 function config(upstream: string, burst: number): string {
   return [

@@ -3,15 +3,14 @@
  * Kubernetes ConfigMap symlink swap, a burst of writes as one change, and no change for the same
  * content.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigWatcher } from '../../src/config/configWatcher.js';
 import { until } from '../pipeline/util.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'anteroom-watch-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('anteroom-watch-').path;
 
 let watcher: ConfigWatcher | undefined;
 afterEach(() => {

@@ -2,12 +2,12 @@
  * Config loading: every kind of mistake produces a message that names the key, the value and the fix,
  * asserted on the exact text an operator reads (formatConfigError).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatConfigError, loadConfigFile, parseConfigText, validateConfig } from '../../src/config/load.js';
 import { configSchema, listenSchema, upstreamSchema } from '../../src/config/schema.js';
+import { tempDir } from '../helpers/tempDir.js';
 
 const UPSTREAM = 'upstreams:\n  app: { url: http://127.0.0.1:3000 }\n';
 
@@ -169,8 +169,7 @@ describe('environment substitution', () => {
 });
 
 describe('valid configs', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'anteroom-config-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('anteroom-config-').path;
 
   it('loads the shipped default config with the schema defaults', () => {
     const r = loadConfigFile(new URL('../../config/anteroom.yaml', import.meta.url).pathname, {});

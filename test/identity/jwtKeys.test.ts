@@ -1,21 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadJwtKeys } from '../../src/identity/jwtKeys.js';
 import { JwtVerifier } from '../../src/identity/jwtVerifier.js';
 import { jwtSchema } from '../../src/identity/schema.js';
 import { NOW_MS, NOW_S, RFC7515, ec, ecPublicPem, rsa, rsaPublicPem, signJwt } from './jwtFixtures.js';
+import { tempDir } from '../helpers/tempDir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anteroom-jwt-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { path: dir, file } = tempDir('anteroom-jwt-');
 
 const load = (keys: unknown[]) => loadJwtKeys(jwtSchema.parse({ keys }));
 
