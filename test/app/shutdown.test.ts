@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { closedPort, RawClient, rawRequest, startOrigin, startProxy } from '../helpers/index.js';
+import { rawUpgrade } from '../helpers/rawUpgrade.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { websocketRig } from '../helpers/websocketRig.js';
 import { completion, spawnCli } from '../cli/cli.js';
@@ -163,12 +164,8 @@ describe('closing a websocket in the middle of a frame', () => {
       });
     });
     rig.proxy = await startProxy(rig.origin.url);
-    const client = await RawClient.connect(rig.proxy.port);
-    client.write(
-      'GET /raw HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
-    expect((await client.readResponse()).status).toBe(101);
+    const { client, res } = await rawUpgrade(rig.proxy.port, '/raw');
+    expect(res.status).toBe(101);
     const frame = maskedTextFrame('hello, whole frame');
     client.write(frame.subarray(0, 9));
     // The proxy has seen the first part: the client -> upstream direction is inside a frame.

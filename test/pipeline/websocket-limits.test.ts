@@ -9,7 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { RawClient, startProxy, type Proxy } from '../helpers/index.js';
+import { startProxy, type Proxy } from '../helpers/index.js';
+import { rawUpgrade } from '../helpers/rawUpgrade.js';
 import { websocketRig } from '../helpers/websocketRig.js';
 import { until } from './util.js';
 
@@ -214,12 +215,7 @@ describe('open websockets per tenant', () => {
     const a = await connect(proxy.port, { 'x-api-key': 'a' });
     expect(a.kind).toBe('open');
     // A second upgrade of client a, refused by its bucket; the raw client keeps its end open.
-    const raw = await RawClient.connect(proxy.port);
-    raw.write(
-      'GET /live HTTP/1.1\r\nHost: example.test\r\nX-Api-Key: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
-    const res = await raw.readResponse();
+    const { client: raw, res } = await rawUpgrade(proxy.port, '/live', { 'X-Api-Key': 'a' });
     expect(res.status).toBe(101);
     // RFC 6455 section 1.3's example key and its accept value.
     expect(res.header('sec-websocket-accept')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { closedPort, RawClient, startOrigin, startProxy, startRawOrigin } from '../helpers/index.js';
+import { closedPort, startOrigin, startProxy, startRawOrigin } from '../helpers/index.js';
+import { rawUpgrade } from '../helpers/rawUpgrade.js';
 import { websocketRig } from '../helpers/websocketRig.js';
 
 const rig = websocketRig();
@@ -22,16 +23,6 @@ function open(url: string, headers: Record<string, string> = {}): Promise<WebSoc
 
 function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
   return new Promise((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary })));
-}
-
-/** Sends an upgrade request on a raw socket and reads the answer. */
-async function rawUpgrade(port: number, path = '/ws'): Promise<{ client: RawClient; res: Awaited<ReturnType<RawClient['readResponse']>> }> {
-  const client = await RawClient.connect(port);
-  client.write(
-    `GET ${path} HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-  );
-  return { client, res: await client.readResponse() };
 }
 
 describe('websocket forwarding', () => {
