@@ -8,7 +8,7 @@
  * header name, a bare LF in the headers, a missing or repeated Host, `OPTIONS *`) are not repeated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, type RawResponse } from '../helpers/index.js';
+import { RawClient, rawRequest, type RawResponse } from '../helpers/index.js';
 import { arena, pollUntil, underAttack, type Arena, type ChildTarget } from './harness.js';
 
 let a: Arena;
@@ -187,10 +187,7 @@ describe('request targets', () => {
   it('targets at the limit and well-formed escapes go through as they were sent', async () => {
     await underAttack(a, async () => {
       for (const target of [`/raw/${'a'.repeat(2_043)}`, '/raw/%41b%2D/caf%C3%A9', '/raw/q?x=100%&y=%zz']) {
-        const client = await RawClient.connect(a.target.port);
-        client.write(`GET ${target} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
-        const res = await client.readResponse();
-        client.close();
+        const res = await rawRequest(a.target.port, `GET ${target} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
         expect(res.status, target.slice(0, 40)).toBe(200);
         expect(a.raw.requests.at(-1)!.target).toBe(target);
       }
@@ -223,10 +220,7 @@ describe('Host', () => {
   it('valid hosts go through as they were sent', async () => {
     await underAttack(a, async () => {
       for (const host of ['shop.test', 'shop.test:8080', '[::1]:8080', '127.0.0.1', 'shop.test.', 'xn--caf-dma.test', 'shop.test:']) {
-        const client = await RawClient.connect(a.target.port);
-        client.write(`GET /raw/valid-host HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-        const res = await client.readResponse();
-        client.close();
+        const res = await rawRequest(a.target.port, `GET /raw/valid-host HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
         expect(res.status, host).toBe(200);
         expect(a.raw.requests.at(-1)!.headers['host'], host).toEqual([host]);
       }
@@ -254,10 +248,7 @@ describe('bodies', () => {
 
   it('a Content-Length with leading zeros is a valid length: the body is forwarded whole', async () => {
     await underAttack(a, async () => {
-      const client = await RawClient.connect(a.target.port);
-      client.write('POST /raw/zeros HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 0005\r\n\r\nhello');
-      const res = await client.readResponse();
-      client.close();
+      const res = await rawRequest(a.target.port, 'POST /raw/zeros HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 0005\r\n\r\nhello');
       expect(res.status).toBe(200);
       const seen = a.raw.requests.find((r) => r.target === '/raw/zeros')!;
       expect(seen.body.toString()).toBe('hello');
