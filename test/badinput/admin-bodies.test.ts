@@ -6,17 +6,11 @@
  * public side keeps its invariant (harness.ts). test/admin/admin-api.test.ts covers bad values field by
  * field; this file covers bodies that are bad as a whole, and many of them at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RawClient, type RawResponse } from '../helpers/index.js';
-import { ADMIN_TOKEN, arena, underAttack, type Arena, type ChildTarget } from './harness.js';
+import { ADMIN_TOKEN, arenaPerFile, underAttack, type ChildTarget } from './harness.js';
 
-let a: Arena;
-beforeAll(async () => {
-  a = await arena();
-});
-afterAll(async () => {
-  await a?.close();
-});
+const a = arenaPerFile();
 
 const AUTH = `Authorization: Bearer ${ADMIN_TOKEN}\r\n`;
 

@@ -15,7 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { capturingLogger, rawRequest, startProxy } from '../helpers/index.js';
 import { mergePatch, type Patch } from '../helpers/mergePatch.js';
 import { countingOrigin, navigate, send, SECRET, statusOf, until, type CountingOrigin, type Reply, type Sent } from '../room/proxyHelpers.js';
@@ -168,6 +168,36 @@ export async function arena(patch: Patch = {}, where: 'child' | 'in-process' = '
       await app.close();
       await raw.close();
     },
+  };
+}
+
+/**
+ * The arena one test file attacks: started before its first test and closed after its last, shared
+ * by its tests because a child proxy takes a while to start. Read it only inside tests.
+ */
+export function arenaPerFile(patch: Patch = {}, where: 'child' | 'in-process' = 'child'): Arena {
+  let running: Arena | undefined;
+  beforeAll(async () => {
+    running = await arena(patch, where);
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  const current = (): Arena => {
+    if (running === undefined) throw new Error('the arena is not running: read it inside a test');
+    return running;
+  };
+  return {
+    get target() {
+      return current().target;
+    },
+    get app() {
+      return current().app;
+    },
+    get raw() {
+      return current().raw;
+    },
+    close: () => current().close(),
   };
 }
 

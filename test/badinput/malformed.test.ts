@@ -7,17 +7,11 @@
  * conflicting Content-Lengths, a garbage request line, a space in the target, HTTP/7.1, a space in a
  * header name, a bare LF in the headers, a missing or repeated Host, `OPTIONS *`) are not repeated.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RawClient, rawRequest, type RawResponse } from '../helpers/index.js';
-import { arena, pollUntil, underAttack, type Arena, type ChildTarget } from './harness.js';
+import { arenaPerFile, pollUntil, underAttack, type ChildTarget } from './harness.js';
 
-let a: Arena;
-beforeAll(async () => {
-  a = await arena();
-});
-afterAll(async () => {
-  await a?.close();
-});
+const a = arenaPerFile();
 
 interface Case {
   name: string;

@@ -5,21 +5,15 @@
  * keep-alive connections, and a client that never reads its response. Each gets 408 or is closed, the
  * upstream request is never left open, and the proxy's memory stays bounded.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/index.js';
 import { until } from '../room/proxyHelpers.js';
-import { arena, pollUntil, underAttack, type Arena, type ChildTarget } from './harness.js';
+import { arenaPerFile, pollUntil, underAttack, type ChildTarget } from './harness.js';
 import { BIG_BYTES } from './strictOrigin.js';
 
 const MB = 1024 * 1024;
 
-let a: Arena;
-beforeAll(async () => {
-  a = await arena();
-});
-afterAll(async () => {
-  await a?.close();
-});
+const a = arenaPerFile();
 
 /** Writes `data` one piece every `everyMs` until the connection closes or the pieces run out. */
 function trickle(client: RawClient, pieces: string[], everyMs: number): void {

@@ -7,18 +7,12 @@
  * own (Content-Length with Transfer-Encoding in either order, Transfer-Encoding: gzip) appear here only
  * inside the count comparison.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RawClient, startProxy } from '../helpers/index.js';
 import { countingOrigin, until } from '../room/proxyHelpers.js';
-import { arena, heartbeat, pollUntil, underAttack, type Arena } from './harness.js';
+import { arenaPerFile, heartbeat, pollUntil, underAttack } from './harness.js';
 
-let a: Arena;
-beforeAll(async () => {
-  a = await arena();
-});
-afterAll(async () => {
-  await a?.close();
-});
+const a = arenaPerFile();
 
 const HIDDEN = 'GET /raw/hidden HTTP/1.1\r\nHost: shop.test\r\n\r\n';
 
