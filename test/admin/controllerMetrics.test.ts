@@ -3,21 +3,19 @@
  * read from a real Controller (signal sources set by hand, fake clock) among a real Runtime's
  * controllers, and from a runtime that has none.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/admin/metrics.js';
 import { validateConfig } from '../../src/config/load.js';
 import { Controller } from '../../src/control/controller.js';
 import { upstreamControlSchema } from '../../src/control/schema.js';
 import type { Signal, SignalSource } from '../../src/control/signal.js';
 import { Runtime } from '../../src/runtime.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { silentLogger } from '../helpers/index.js';
 import { FakeClock, sig } from '../control/helpers.js';
 import { parseExposition, type Exposition } from './exposition.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 /** A source the test sets by hand; `at` is when it was last read (null: never). */
 class ManualSource implements SignalSource {

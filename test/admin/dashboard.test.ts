@@ -12,18 +12,16 @@ import { createServer, type Server } from 'node:http';
 import { stat } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_CSP, DASHBOARD_PATH } from '../../src/admin/dashboard/page.js';
 import { CHROMIUM_SETUP_TIMEOUT_MS, axeViolations, describeViolations, ensureChromium, saveScreenshot, seriousViolations, withPage } from '../helpers/browser.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { closeServer, listen, startProxy, type Proxy } from '../helpers/index.js';
 import { RedisServer } from '../helpers/redisServer.js';
 import { countingOrigin, send, SECRET, within, type CountingOrigin, type Sent } from '../room/proxyHelpers.js';
 import { admin, adminOk, adminUrl, TOKEN } from './adminClient.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-});
+const cleanup = cleanupAfterEach({ ignoreErrors: true });
 
 /** An application endpoint serving `{ pool: { active } }` at /stats, the number (or a failure) set by the test. */
 async function statsEndpoint(): Promise<{ url: string; value: number; failing: boolean; close(): Promise<void> }> {

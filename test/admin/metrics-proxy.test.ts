@@ -7,18 +7,16 @@
  * the test scrapes until the total it expects is there.
  */
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Metrics } from '../../src/admin/metrics.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { startProxy, type Proxy } from '../helpers/index.js';
 import { quickOrigin } from '../pipeline/util.js';
 import { blockingOrigin, get, harness, navigate, occupy, send, statusOf, until, type Harness } from '../room/proxyHelpers.js';
 import { parseExposition, type Exposition } from './exposition.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 async function scrape(metrics: Metrics): Promise<Exposition> {
   return parseExposition(await metrics.render());

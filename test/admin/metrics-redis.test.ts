@@ -4,17 +4,15 @@
  * again after.
  */
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/admin/metrics.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { startProxy } from '../helpers/index.js';
 import { RedisServer } from '../helpers/redisServer.js';
 import { get, quickOrigin } from '../pipeline/util.js';
 import { parseExposition, type Exposition } from './exposition.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 async function scrapeUntil(metrics: Metrics, check: (e: Exposition) => boolean, what: string, timeoutMs = 15_000): Promise<Exposition> {
   const deadline = performance.now() + timeoutMs;

@@ -3,7 +3,7 @@
  * then built from config against the real PostgreSQL and a real probed upstream.
  */
 import { createServer } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Controller } from '../../src/control/controller.js';
 import { upstreamControlSchema } from '../../src/control/schema.js';
 import { classAction } from '../../src/control/shedPolicy.js';
@@ -11,11 +11,9 @@ import type { Signal, SignalSource } from '../../src/control/signal.js';
 import type { Transition } from '../../src/control/stateMachine.js';
 import { FakeClock, sig } from './helpers.js';
 import { Crowd, eventually, PG_URL, exclusivePostgres } from './services.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 /** A source the test sets by hand. */
 class ManualSource implements SignalSource {

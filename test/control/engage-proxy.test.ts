@@ -6,19 +6,17 @@
  * back over the ramp, as measured at the origin.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MysqlDriver } from '../../src/control/mysqlDriver.js';
 import { Poller } from '../../src/control/poller.js';
 import { PostgresDriver } from '../../src/control/postgresDriver.js';
 import { parseThreshold } from '../../src/control/threshold.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { capturingLogger, closeServer, listen, startOrigin, startProxy, type Proxy } from '../helpers/index.js';
 import { countingOrigin, get, send, SECRET, sleep, until } from '../room/proxyHelpers.js';
 import { Crowd, eventually, lockMysql, lockPostgres, MYSQL_URL, PG_URL } from './services.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 /** Control settings short enough for a test: 100 ms ticks and polls, sub-second engage times. */
 function control(upstream: Record<string, unknown>): Record<string, unknown> {

@@ -3,11 +3,12 @@
  * the state machine; and the ways a poll fails (stopped server, wrong status, wrong pointer).
  */
 import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../src/control/backoff.js';
 import { HttpJsonDriver } from '../../src/control/httpJsonDriver.js';
 import { Poller } from '../../src/control/poller.js';
 import { StateMachine } from '../../src/control/stateMachine.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { freePort } from '../helpers/redisServer.js';
 import { FakeClock } from './helpers.js';
 import { eventually } from './services.js';
@@ -48,10 +49,7 @@ async function statsServer(): Promise<StatsServer> {
   return s;
 }
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 function poller(url: string, pointer: string, above: number): Poller {
   const p = new Poller('db.http', new HttpJsonDriver(url, pointer), { everyMs: 100, timeoutMs: 1_000, engage: { kind: 'count', n: above } });

@@ -4,15 +4,13 @@
  * recovery (which starts a ramp).
  */
 import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Probe } from '../../src/control/probe.js';
+import { cleanupAfterEach } from '../helpers/cleanupAfterEach.js';
 import { closedPort } from '../helpers/servers.js';
 import { eventually } from './services.js';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
+const cleanup = cleanupAfterEach();
 
 async function upstream(handler: (path: string) => number | null): Promise<{ url: string; port: number; server: Server; hits: string[] }> {
   const hits: string[] = [];
