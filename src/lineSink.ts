@@ -42,6 +42,8 @@ export class LineSink {
   private dropped = 0;
   private failed = false;
   private waiters: ((err?: Error) => void)[] = [];
+  /** Written chunks kept for reuse: a fresh 64 KB buffer per batch was external memory for the GC to chase. */
+  private readonly spare: Buffer[] = [];
 
   constructor(options: LineSinkOptions) {
     this.fd = options.fd;
@@ -65,7 +67,7 @@ export class LineSink {
     }
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || chunk.len + worst > chunk.buf.length) {
-      chunk = { buf: Buffer.allocUnsafe(Math.max(CHUNK_BYTES, worst)), len: 0 };
+      chunk = { buf: worst <= CHUNK_BYTES ? this.freshBuffer() : Buffer.allocUnsafe(worst), len: 0 };
       this.chunks.push(chunk);
     }
     const n = chunk.buf.write(line, chunk.len);
@@ -114,6 +116,10 @@ export class LineSink {
     this.pendingBytes = from === 1 ? this.chunks[0]!.len : 0;
   }
 
+  private freshBuffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+  }
+
   private onTimer(): void {
     this.timer = null;
     if (!this.writing) this.startWrite();
@@ -141,7 +147,7 @@ export class LineSink {
       return;
     }
     // The chunk being written is never filled further: new lines go to a fresh one.
-    if (this.chunks.length === 1) this.chunks.push({ buf: Buffer.allocUnsafe(CHUNK_BYTES), len: 0 });
+    if (this.chunks.length === 1) this.chunks.push({ buf: this.freshBuffer(), len: 0 });
     this.writing = true;
     this.writeFrom(chunk, 0);
   }
@@ -168,6 +174,7 @@ export class LineSink {
       }
       this.pendingBytes -= chunk.len;
       this.chunks.shift();
+      if (chunk.buf.length === CHUNK_BYTES && this.spare.length < 4) this.spare.push(chunk.buf);
       this.writing = false;
       const next = this.chunks[0];
       if (next !== undefined && (this.chunks.length > 1 || next.len >= WRITE_AT_BYTES || this.waiters.length > 0)) this.startWrite();
