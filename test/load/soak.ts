@@ -1,0 +1,697 @@
+/**
+ * The soak: anteroom under mixed traffic at about half the origin's capacity for a long time, with
+ * the room's mode changed through the admin API at every step, while its memory and open file
+ * descriptors are watched. `npm run load -- soak [--minutes N]` runs it for 30 minutes (a step a
+ * minute); test/load/soak.test.ts runs a minute of it with a step every 10 s.
+ *
+ * - The origin (origin.ts) serves WORKERS requests at a time, SERVICE_MS each: CAPACITY a second.
+ * - anteroom runs from the CLI as deployed (memory store, the room, token buckets, three tenants, a
+ *   websocket route), plus `--expose-gc` and a test-only module (soakProbe.ts) that runs a full
+ *   collection when asked over IPC, so that heap figures count what the proxy keeps alive.
+ * - The clients are the load harness's own (clients.ts): browsers following the waiting room, API
+ *   clients honouring Retry-After with their tickets, one tenant's job runner going past its client
+ *   bucket (429s), websockets that stay open and reconnect whenever they are closed. Browsers and API
+ *   clients come from a fixed population of users and keys, as a site's do.
+ * - Every answer a client gets is classified (CountingClient): served (proxied), waited (the waiting
+ *   page or a 503 with a ticket: a place in line), refused (429 or 503 with Retry-After), a status
+ *   poll, or lost: no answer, or an answer that is none of those. Lost must be 0.
+ * - The mode steps (CYCLE) go round global and per-tenant modes (auto, queue-all, maintenance,
+ *   pause, open) and end with everything cleared, i.e. back to auto; each step is checked in the
+ *   admin `/status` (the mode in force per tenant, the global mode).
+ * - Every `sampleMs` the proxy's RSS and heap (admin /metrics: prom-client's process metrics) and its
+ *   open descriptors (/proc/<pid>/fd) are sampled; at every step a full collection gives the live heap.
+ *
+ * How growth is judged:
+ * - memory: the median of the first window after the warm-up against the median of the last window,
+ *   each one cycle of mode steps long when the run allows (the same mix of modes in both), under load:
+ *   RSS from the samples, heap from the collections at the steps;
+ * - descriptors: counted with the proxy quiet (no client connected, idle upstream connections closed
+ *   by their keep-alive timeout, the count unchanged for 2 s) before the soak and after it; under load
+ *   the count follows the number of connections and is only reported.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Agent, request } from 'undici';
+import { freePort } from '../bench/procs.js';
+import { apiCall, browserVisit, closedLoop, poissonArrivals, Recorder, seededRng, sleep, waitingPageData, WsClient, type Rng, type Visit } from './clients.js';
+import { ARTIFACTS, CLI, ensureBuilt, ROOT, startOrigin, warmUp } from './harness.js';
+import { headerValue, HttpClient, type Answer, type RequestOptions } from './http.js';
+import { startAnteroom, type RunningProxy } from './proxies.js';
+import { percentile } from './stats.js';
+import type { ChildProcess } from 'node:child_process';
+
+const WORKERS = 10;
+const SERVICE_MS = 50;
+/** Requests a second the origin can serve. */
+export const CAPACITY = (WORKERS * 1000) / SERVICE_MS;
+const TENANTS = ['acme', 'globex', 'initech'] as const;
+/** Arrivals a second: browsers + API calls + the job runner (about 10/s, its client bucket) = about half of CAPACITY. */
+const BROWSER_RATE = 0.22 * CAPACITY;
+const API_RATE = 0.2 * CAPACITY;
+const JOB_WORKERS = 2;
+const WEBSOCKETS = 24;
+const USERS = 600;
+const API_KEYS = 30;
+/** A client's own timeout for one request: far above anything anteroom holds a request for. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** How long a person or program keeps at one visit (the run's end may cut it shorter). */
+const PATIENCE_MS = 300_000;
+/** Upstream keep-alive: idle pooled connections close after this, which the quiet counts wait for. */
+const UPSTREAM_KEEPALIVE_MS = 2_000;
+/** Open descriptors the quiet count after the soak may exceed the one before it by (see README "Soak"). */
+export const FD_TOLERANCE = 2;
+/** The targets of the full run. */
+export const MEMORY_GROWTH_TARGET_PCT = 10;
+
+type Mode = 'auto' | 'open' | 'queue-all' | 'maintenance' | 'pause';
+
+/** The runtime modes in force at one step: the global one (null: none, the config's auto) and the tenants' own. */
+export interface ModeState {
+  global: Mode | null;
+  tenants: Partial<Record<(typeof TENANTS)[number], Mode>>;
+}
+
+/**
+ * One cycle of mode steps. Every mode appears globally and per tenant, a tenant's own mode wins over
+ * the global one in both directions (acme `auto` and globex `open` through a global maintenance), and
+ * the cycle ends with every mode cleared: back to the config's `auto`.
+ */
+export const CYCLE: ModeState[] = [
+  { global: 'queue-all', tenants: {} },
+  { global: 'maintenance', tenants: { acme: 'auto', globex: 'open' } },
+  { global: 'pause', tenants: { acme: 'maintenance', globex: 'open' } },
+  { global: 'queue-all', tenants: { acme: 'maintenance' } },
+  { global: 'open', tenants: { acme: 'pause', globex: 'queue-all' } },
+  { global: null, tenants: {} },
+];
+
+const ALL_AUTO: ModeState = { global: null, tenants: {} };
+
+export interface SoakOptions {
+  /** Length of the soak proper (after the priming cycle). */
+  durationMs: number;
+  /** A mode step every this many ms. */
+  stepMs: number;
+  /** Memory and descriptor samples every this many ms. */
+  sampleMs: number;
+  /** The priming run before the first quiet count: one cycle with this step. */
+  primeStepMs: number;
+  /** After the arrivals stop, visits still going get this long to end. */
+  drainMs: number;
+  /** Progress lines (one per step); none by default. */
+  log?: (line: string) => void;
+  /** Where soak.json and the run's files go (default test-artifacts/load). */
+  artifacts?: string;
+}
+
+export const FULL_RUN: Omit<SoakOptions, 'durationMs'> = { stepMs: 60_000, sampleMs: 5_000, primeStepMs: 2_000, drainMs: 30_000 };
+
+/** What every answer was, counted as the clients get them. */
+export class Tally {
+  served = 0;
+  waited = 0;
+  refused = 0;
+  polls = 0;
+  /** Requests the client itself cut short because its patience ran out (not the proxy's doing). */
+  clientGaveUp = 0;
+  lost = 0;
+  readonly byStatus: Record<string, number> = {};
+  readonly lostExamples: { t: number; path: string; status: number; error?: string; body: string }[] = [];
+
+  count(path: string, o: RequestOptions, a: Answer): void {
+    const key = a.status === 0 ? `no answer (${a.error ?? 'error'})` : String(a.status);
+    this.byStatus[key] = (this.byStatus[key] ?? 0) + 1;
+    const kind = classify(path, o, a);
+    this[kind]++;
+    if (kind === 'lost' && this.lostExamples.length < 20) {
+      this.lostExamples.push({ t: Date.now(), path, status: a.status, ...(a.error === undefined ? {} : { error: a.error }), body: a.body.slice(0, 300) });
+    }
+  }
+}
+
+type Kind = 'served' | 'waited' | 'refused' | 'polls' | 'clientGaveUp' | 'lost';
+
+/** Every request ends in a proxied response, a place in line, or a refusal that says when to come back. */
+export function classify(path: string, o: RequestOptions, a: Answer): Kind {
+  if (a.status === 0) return o.timeoutMs < REQUEST_TIMEOUT_MS && /TIMEOUT/i.test(a.error ?? '') ? 'clientGaveUp' : 'lost';
+  const retryAfter = headerValue(a.headers, 'retry-after') !== undefined;
+  if (path.startsWith('/__anteroom/status')) return a.status === 200 ? 'polls' : (a.status === 429 || a.status === 503) && retryAfter ? 'refused' : 'lost';
+  if (a.status >= 200 && a.status < 300) return 'served';
+  if (a.status === 503 && (waitingPageData(a) !== null || headerValue(a.headers, 'anteroom-ticket') !== undefined)) return 'waited';
+  if ((a.status === 429 || a.status === 503) && retryAfter) return 'refused';
+  return 'lost';
+}
+
+/** The harness's HTTP client, counting every answer. */
+class CountingClient extends HttpClient {
+  constructor(
+    base: string,
+    private readonly tally: Tally,
+  ) {
+    super(base);
+  }
+
+  override async request(path: string, o: RequestOptions): Promise<Answer> {
+    const a = await super.request(path, o);
+    this.tally.count(path, o, a);
+    return a;
+  }
+}
+
+export interface MemorySample {
+  /** ms since the soak began. */
+  t: number;
+  rss: number | null;
+  heapUsed: number | null;
+  fds: number | null;
+  waiting: number | null;
+  websocketsOpen: number | null;
+}
+
+export interface GcSample {
+  t: number;
+  step: number;
+  heapUsed: number;
+  external: number;
+  rss: number;
+}
+
+export interface Step {
+  phase: 'prime' | 'soak';
+  step: number;
+  /** ms since the soak (or priming) began. */
+  t: number;
+  state: ModeState;
+  calls: { method: string; path: string; status: number }[];
+  /** The mode in force per tenant and the global mode, as /status reported them after the calls. */
+  observed: { global: string | null; tenants: Record<string, string> } | null;
+  applied: boolean;
+}
+
+export interface Quiet {
+  fds: number | null;
+  heapUsed: number;
+  external: number;
+  rss: number;
+}
+
+export interface Growth {
+  start: number | null;
+  end: number | null;
+  growthPct: number | null;
+}
+
+export interface SoakResult {
+  date: string;
+  machine: { node: string; cpus: number; cpuModel: string | null };
+  options: Omit<SoakOptions, 'log'>;
+  capacity: number;
+  /** Soak time (ms) of the windows compared. */
+  windows: { warmupMs: number; first: [number, number]; last: [number, number] };
+  rss: Growth;
+  /** Live heap: after a full collection at each step. */
+  heap: Growth;
+  /** Heap used as sampled, without forcing a collection (garbage included): for information. */
+  heapSampled: Growth;
+  fds: { quietStart: number | null; quietEnd: number | null; tolerance: number; underLoad: Growth; max: number | null };
+  quiet: { start: Quiet; end: Quiet };
+  requests: { served: number; waited: number; refused: number; polls: number; clientGaveUp: number; lost: number; byStatus: Record<string, number>; lostExamples: Tally['lostExamples'] };
+  visits: Record<string, { ok: number; gaveUp: number; error: number; cutByEnd: number }>;
+  websockets: { clients: number; connected: number; refused1013: number; otherOutcomes: Record<string, number>; openAtEnd: number };
+  modes: { steps: number; calls: number; applied: number; notApplied: Step[] };
+  origin: { maxInFlight: number; answered: number };
+  samples: MemorySample[];
+  gcSamples: GcSample[];
+  steps: Step[];
+  verdict: { memory: boolean; fds: boolean; lost: boolean; modes: boolean; pass: boolean };
+  files: string[];
+}
+
+/** The anteroom config of the soak. */
+export function soakConfig(env: { originUrl: string; proxyPort: number; adminPort: number; secret: string; token: string }): Record<string, unknown> {
+  return {
+    secret: env.secret,
+    listen: { host: '127.0.0.1', port: env.proxyPort },
+    admin: { host: '127.0.0.1', port: env.adminPort, token: env.token },
+    store: { kind: 'memory' },
+    upstreams: { app: { url: env.originUrl, concurrency: WORKERS, timeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: UPSTREAM_KEEPALIVE_MS } },
+    identity: {
+      tenant: [{ header: 'x-tenant-id' }, { cookie: 'tenant' }],
+      client: [{ cookie: 'session_id' }, { header: 'x-api-key' }],
+    },
+    routes: [
+      { name: 'live', path: '/ws/**', class: 'critical' },
+      { name: 'jobs', path: '/api/jobs/**', class: 'bulk' },
+      { name: 'api', path: '/api/**' },
+    ],
+    limits: {
+      client: { rate: '10/s', burst: 20 },
+      tenant: { rate: '200/s', burst: 400, classes: { bulk: { rate: '30/s', burst: 30 } } },
+      tenants: { acme: { rate: '300/s', burst: 600 }, globex: { rate: '200/s' }, initech: { rate: '150/s' } },
+      websocket: { perClient: { rate: '30/min', burst: 5 }, global: { rate: '50/s', burst: 50 }, perTenantOpen: 100 },
+    },
+    room: {
+      mode: 'auto',
+      concurrency: WORKERS,
+      hold: { apiMs: 5_000, websocketMs: 3_000 },
+      sessionTtlS: 60,
+      messages: { default: 'Busy: thanks for waiting.' },
+    },
+    log: { level: 'info', requests: true },
+  };
+}
+
+const median = (values: number[]): number | null => (values.length === 0 ? null : percentile(values, 50));
+const growth = (start: number | null, end: number | null): Growth => ({ start, end, growthPct: start === null || end === null || start === 0 ? null : (100 * (end - start)) / start });
+
+/** Open descriptors of a process (entries of /proc/<pid>/fd), or null where there is no /proc. */
+export function openFds(pid: number): number | null {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** The admin API of the proxy under soak. */
+class Admin {
+  private agent = new Agent({ connections: 4, keepAliveTimeout: 4_000 });
+
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const res = await request(this.base + path, {
+      dispatcher: this.agent,
+      method: method as 'GET',
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+
+  /** Closes its connections (so that a quiet count sees none of them) and starts a fresh pool for later calls. */
+  async close(): Promise<void> {
+    const old = this.agent;
+    this.agent = new Agent({ connections: 4, keepAliveTimeout: 4_000 });
+    await old.close();
+  }
+
+  async metrics(): Promise<Record<string, number>> {
+    const r = await this.call('GET', '/metrics');
+    const out: Record<string, number> = {};
+    for (const line of r.text.split('\n')) {
+      const m = /^([a-z_]+) ([0-9.e+-]+)$/.exec(line);
+      if (m) out[m[1]!] = Number(m[2]);
+    }
+    return out;
+  }
+}
+
+/** Full collections in the proxy, through soakProbe.ts. */
+function gcProbe(child: ChildProcess): () => Promise<{ heapUsed: number; external: number; rss: number }> {
+  const waiting: ((m: { heapUsed: number; external: number; rss: number }) => void)[] = [];
+  child.on('message', (m: { type?: string; heapUsed: number; external: number; rss: number }) => {
+    if (m.type === 'memory') waiting.shift()?.(m);
+  });
+  return () =>
+    new Promise((resolve, reject) => {
+      if (!child.connected) return reject(new Error('the proxy process has gone'));
+      const timer = setTimeout(() => reject(new Error('the proxy did not answer a gc request within 30 s')), 30_000);
+      waiting.push((m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      child.send({ type: 'gc' });
+    });
+}
+
+const expected = (s: ModeState, tenant: (typeof TENANTS)[number]): Mode => s.tenants[tenant] ?? s.global ?? 'auto';
+
+/** Changes the runtime modes from `from` to `to` with the fewest admin calls, then reads /status back. */
+async function applyModes(admin: Admin, phase: Step['phase'], step: number, t: number, from: ModeState, to: ModeState): Promise<Step> {
+  const calls: Step['calls'] = [];
+  const set = async (path: string, before: Mode | null | undefined, after: Mode | null | undefined): Promise<void> => {
+    if ((before ?? null) === (after ?? null)) return;
+    const r =
+      after === null || after === undefined
+        ? await admin.call('DELETE', path)
+        : await admin.call('PUT', path, { mode: after, reason: `soak step ${step}`, ...(after === 'maintenance' ? { message: `Maintenance (soak step ${step})` } : {}) });
+    calls.push({ method: after == null ? 'DELETE' : 'PUT', path, status: r.status });
+  };
+  await set('/modes', from.global, to.global);
+  for (const tenant of TENANTS) await set(`/modes/tenants/${tenant}`, from.tenants[tenant], to.tenants[tenant]);
+  let observed: Step['observed'] = null;
+  try {
+    const r = await admin.call('GET', '/status');
+    const st = JSON.parse(r.text) as { room: { mode: { global: string | null } }; tenants: { tenant: string; mode: string }[] };
+    observed = { global: st.room.mode.global, tenants: Object.fromEntries(st.tenants.filter((x) => (TENANTS as readonly string[]).includes(x.tenant)).map((x) => [x.tenant, x.mode])) };
+  } catch {
+    // No status: the step counts as not applied.
+  }
+  const applied =
+    calls.every((c) => c.status === 200) &&
+    observed !== null &&
+    observed.global === to.global &&
+    TENANTS.every((tenant) => observed!.tenants[tenant] === expected(to, tenant));
+  return { phase, step, t, state: to, calls, observed, applied };
+}
+
+const describeState = (s: ModeState): string => {
+  const parts = [`global ${s.global ?? 'auto (cleared)'}`, ...Object.entries(s.tenants).map(([t, m]) => `${t} ${m}`)];
+  return parts.join(', ');
+};
+
+/** The traffic of one phase (priming or the soak), until `stop()`; `drain()` then waits for the visits still going. */
+class Traffic {
+  readonly rec = new Recorder();
+  readonly http: CountingClient;
+  private readonly pending = new Set<Promise<Visit>>();
+  private readonly ws: WsClient[] = [];
+  private stopped = false;
+  private arrivals: Promise<unknown> = Promise.resolve();
+  readonly visits: SoakResult['visits'] = {};
+  readonly wsOutcomes: Record<string, number> = {};
+
+  /** `endBy` (epoch ms): every visit ends by then, however patient (the arrivals stop earlier, see `stop`). */
+  constructor(
+    private readonly base: string,
+    tally: Tally,
+    private readonly rng: Rng,
+    private readonly endBy: number,
+  ) {
+    this.http = new CountingClient(base, tally);
+  }
+
+  start(): void {
+    const until = Number.MAX_SAFE_INTEGER;
+    const wsBase = this.base.replace(/^http/, 'ws');
+    for (let i = 0; i < WEBSOCKETS; i++) {
+      const tenant = TENANTS[i % TENANTS.length]!;
+      const c = new WsClient(
+        { url: `${wsBase}/ws/feed`, id: `w${i}`, tenant, baseMs: 500, capMs: 10_000, maxAttempts: Number.MAX_SAFE_INTEGER, until, handshakeTimeoutMs: REQUEST_TIMEOUT_MS },
+        this.rec,
+        this.rng,
+      );
+      c.start(this.rng() * 1_000);
+      this.ws.push(c);
+    }
+    let seq = 0;
+    const budget = (): number => Math.max(1, Math.min(PATIENCE_MS, this.endBy - Date.now()));
+    const track = (p: Promise<Visit>): void => {
+      this.pending.add(p);
+      void p.finally(() => this.pending.delete(p));
+    };
+    const browsers = this.forever(BROWSER_RATE, () => {
+      const user = Math.floor(this.rng() * USERS);
+      const tenant = TENANTS[user % TENANTS.length]!;
+      const path = `/app/home?v=${seq++}`;
+      track(browserVisit(this.http, this.rec, { id: `u${user}`, tenant, path, label: 'browser', patienceMs: budget(), maxAttempts: 30, reloadMs: [1_000, 4_000], timeoutMs: REQUEST_TIMEOUT_MS }, this.rng));
+    });
+    const api = this.forever(API_RATE, () => {
+      const key = Math.floor(this.rng() * API_KEYS);
+      const tenant = TENANTS[key % TENANTS.length]!;
+      track(apiCall(this.http, this.rec, { id: `k${key}`, tenant, path: `/api/items/${seq++ % 100}`, label: 'api', maxAttempts: 100, budgetMs: budget(), timeoutMs: REQUEST_TIMEOUT_MS }, this.rng));
+    });
+    // One tenant's job runner: a few workers sharing one key, going past the client bucket.
+    const jobs = closedLoop(JOB_WORKERS, () => !this.stopped, 20, this.rng, async () => {
+      const p = apiCall(this.http, this.rec, { id: 'jobs-runner', tenant: 'initech', path: '/api/jobs/run', method: 'POST', label: 'jobs', maxAttempts: 100, budgetMs: budget(), timeoutMs: REQUEST_TIMEOUT_MS }, this.rng);
+      track(p);
+      await p;
+    });
+    this.arrivals = Promise.all([browsers, api, jobs]);
+  }
+
+  /** Arrivals in 1 s slices until stopped (poissonArrivals runs for a fixed time). */
+  private async forever(rate: number, launch: () => void): Promise<void> {
+    while (!this.stopped) await poissonArrivals(rate, 1_000, this.rng, () => !this.stopped && launch());
+  }
+
+  /** Visits and websocket attempts so far, folded into counts (the recorder's lists are emptied). */
+  collect(): void {
+    for (const v of this.rec.visits.splice(0)) {
+      const e = (this.visits[v.label] ??= { ok: 0, gaveUp: 0, error: 0, cutByEnd: 0 });
+      if (v.ok) e.ok++;
+      else if (v.outcome === 'error') e.error++;
+      else if (v.start + PATIENCE_MS > this.endBy) e.cutByEnd++;
+      else e.gaveUp++;
+    }
+    for (const a of this.rec.wsAttempts.splice(0)) this.wsOutcomes[a.outcome] = (this.wsOutcomes[a.outcome] ?? 0) + 1;
+  }
+
+  /** Stops new arrivals (visits still going end by `endBy`). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Waits for the arrival loops and every visit, closes the websockets and the client's connections. */
+  async drain(): Promise<{ openAtEnd: number }> {
+    await this.arrivals;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    const openAtEnd = this.rec.wsConnected;
+    for (const c of this.ws) c.stop();
+    this.collect();
+    await this.http.close();
+    return { openAtEnd };
+  }
+}
+
+/**
+ * Waits until the proxy is quiet (its idle upstream connections closed, its descriptor count unchanged
+ * for 2 s, at most 30 s), then counts its descriptors and collects its garbage.
+ */
+async function quiet(pid: number, probe: () => Promise<{ heapUsed: number; external: number; rss: number }>): Promise<Quiet> {
+  await sleep(UPSTREAM_KEEPALIVE_MS + 1_500);
+  let last = openFds(pid);
+  let since = Date.now();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && Date.now() - since < 2_000) {
+    await sleep(250);
+    const n = openFds(pid);
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    }
+  }
+  const m = await probe();
+  return { fds: last, heapUsed: m.heapUsed, external: m.external, rss: m.rss };
+}
+
+/** Runs the soak: priming cycle, quiet count, the soak with its mode steps, drain, quiet count. */
+export async function runSoak(o: SoakOptions): Promise<SoakResult> {
+  ensureBuilt();
+  const log = o.log ?? (() => undefined);
+  const artifacts = o.artifacts ?? ARTIFACTS;
+  const dir = join(artifacts, 'soak');
+  mkdirSync(dir, { recursive: true });
+  const [originPort, proxyPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const token = randomBytes(24).toString('base64url');
+  const config = soakConfig({ originUrl: `http://127.0.0.1:${originPort}`, proxyPort, adminPort, secret: randomBytes(32).toString('base64url'), token });
+  const origin = startOrigin({ workers: WORKERS, serviceMs: SERVICE_MS }, originPort);
+  let proxy: RunningProxy | null = null;
+  const admin = new Admin(`http://127.0.0.1:${adminPort}`, token);
+  const tally = new Tally();
+  const rng = seededRng(Number(process.env['LOAD_SEED'] ?? 20_180_830));
+  try {
+    await origin.ready;
+    const probeModule = pathToFileURL(join(ROOT, 'dist/test/load/soakProbe.js')).href;
+    proxy = await startAnteroom(CLI, dir, config, proxyPort, { nodeArgs: ['--expose-gc', '--import', probeModule], ipc: true });
+    const pid = proxy.child.pid!;
+    const probe = gcProbe(proxy.child);
+
+    // Priming: one cycle of every mode with short steps, so that everything the proxy creates once
+    // (compiled code, metric series, the maintenance page) exists before the first quiet count.
+    const warm = new HttpClient(proxy.url);
+    await warmUp(warm);
+    await warm.close();
+    const primeSteps: Step[] = [];
+    const primeStart = Date.now();
+    const prime = new Traffic(proxy.url, tally, rng, primeStart + CYCLE.length * o.primeStepMs + o.drainMs);
+    prime.start();
+    let state = ALL_AUTO;
+    for (let i = 0; i < CYCLE.length; i++) {
+      primeSteps.push(await applyModes(admin, 'prime', i, Date.now() - primeStart, state, CYCLE[i]!));
+      state = CYCLE[i]!;
+      await sleep(primeStart + (i + 1) * o.primeStepMs - Date.now());
+    }
+    prime.stop();
+    await prime.drain();
+    await admin.metrics();
+    await admin.close();
+    const quietStart = await quiet(pid, probe);
+    log(`primed: ${primeSteps.filter((s) => s.applied).length}/${primeSteps.length} mode steps applied; quiet: ${quietStart.fds ?? 'n/a'} descriptors, live heap ${mb(quietStart.heapUsed)}`);
+
+    // The soak.
+    const t0 = Date.now();
+    const traffic = new Traffic(proxy.url, tally, rng, t0 + o.durationMs + o.drainMs);
+    const samples: MemorySample[] = [];
+    const gcSamples: GcSample[] = [];
+    const steps: Step[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      for (let next = t0; sampling; next += o.sampleMs) {
+        await sleep(next - Date.now());
+        if (!sampling) break;
+        traffic.collect();
+        let m: Record<string, number> = {};
+        try {
+          m = await admin.metrics();
+        } catch {
+          // A failed scrape leaves this sample's proxy figures empty.
+        }
+        samples.push({
+          t: Date.now() - t0,
+          rss: m['process_resident_memory_bytes'] ?? null,
+          heapUsed: m['nodejs_heap_size_used_bytes'] ?? null,
+          fds: openFds(pid) ?? m['process_open_fds'] ?? null,
+          waiting: m['anteroom_room_waiting'] ?? null,
+          websocketsOpen: m['anteroom_websockets_open'] ?? null,
+        });
+      }
+    })();
+    traffic.start();
+    const nSteps = Math.max(1, Math.floor(o.durationMs / o.stepMs));
+    for (let i = 0; i < nSteps; i++) {
+      await sleep(t0 + i * o.stepMs - Date.now());
+      const g = await probe();
+      gcSamples.push({ t: Date.now() - t0, step: i, heapUsed: g.heapUsed, external: g.external, rss: g.rss });
+      const next = CYCLE[i % CYCLE.length]!;
+      const s = await applyModes(admin, 'soak', i, Date.now() - t0, state, next);
+      steps.push(s);
+      state = next;
+      const last = samples.at(-1);
+      log(
+        `${clock(s.t)} step ${i + 1}/${nSteps}: ${describeState(next)}: ${s.applied ? 'applied' : 'NOT APPLIED'}; live heap ${mb(g.heapUsed)}, rss ${last?.rss == null ? 'n/a' : mb(last.rss)}, fds ${last?.fds ?? 'n/a'}; ` +
+          `served ${tally.served}, waited ${tally.waited}, refused ${tally.refused}, lost ${tally.lost}`,
+      );
+    }
+    await sleep(t0 + o.durationMs - Date.now());
+    const gEnd = await probe();
+    gcSamples.push({ t: Date.now() - t0, step: nSteps, heapUsed: gEnd.heapUsed, external: gEnd.external, rss: gEnd.rss });
+    sampling = false;
+    await sampler;
+    traffic.stop();
+    // Back to auto for the stragglers, if the run ended mid-cycle.
+    if (state.global !== null || Object.keys(state.tenants).length > 0) {
+      steps.push(await applyModes(admin, 'soak', nSteps, Date.now() - t0, state, ALL_AUTO));
+      state = ALL_AUTO;
+    }
+    const { openAtEnd } = await traffic.drain();
+    await admin.close();
+    const quietEnd = await quiet(pid, probe);
+    log(`drained; quiet: ${quietEnd.fds ?? 'n/a'} descriptors, live heap ${mb(quietEnd.heapUsed)}`);
+
+    const report = await origin.report(join(dir, 'origin-report.json'));
+    const maxInFlight = Math.max(0, ...report.samples.inflight);
+
+    // Windows: the first after the warm-up and the last, one cycle each when the run is three cycles or longer.
+    const cycleMs = CYCLE.length * o.stepMs;
+    const warmupMs = o.durationMs >= 3 * cycleMs ? cycleMs : Math.round(o.durationMs / 5);
+    const windowMs = Math.min(cycleMs, (o.durationMs - warmupMs) / 2);
+    const first: [number, number] = [warmupMs, warmupMs + windowMs];
+    const last: [number, number] = [o.durationMs - windowMs, o.durationMs];
+    // Half-open windows: with the steps on a whole number of cycles, both hold the same steps of the cycle.
+    const pick = <T extends { t: number }>(xs: T[], w: [number, number], f: (x: T) => number | null): number[] =>
+      xs.filter((x) => x.t >= w[0] && x.t < w[1]).map(f).filter((v): v is number => v !== null);
+    const compare = <T extends { t: number }>(xs: T[], f: (x: T) => number | null): Growth => growth(median(pick(xs, first, f)), median(pick(xs, last, f)));
+    const rss = compare(samples, (s) => s.rss);
+    const heap = compare(gcSamples, (s) => s.heapUsed);
+    const heapSampled = compare(samples, (s) => s.heapUsed);
+    const fdUnderLoad = compare(samples, (s) => s.fds);
+    const fdMax = samples.reduce<number | null>((m, s) => (s.fds === null ? m : Math.max(m ?? 0, s.fds)), null);
+
+    const allSteps = [...primeSteps, ...steps];
+    const notApplied = allSteps.filter((s) => !s.applied);
+    const memoryOk = rss.growthPct !== null && heap.growthPct !== null && rss.growthPct < MEMORY_GROWTH_TARGET_PCT && heap.growthPct < MEMORY_GROWTH_TARGET_PCT;
+    const fdsOk = quietStart.fds !== null && quietEnd.fds !== null && quietEnd.fds - quietStart.fds <= FD_TOLERANCE;
+    const visits = { ...prime.visits };
+    for (const [k, v] of Object.entries(traffic.visits)) {
+      const e = (visits[k] ??= { ok: 0, gaveUp: 0, error: 0, cutByEnd: 0 });
+      e.ok += v.ok;
+      e.gaveUp += v.gaveUp;
+      e.error += v.error;
+      e.cutByEnd += v.cutByEnd;
+    }
+    const wsOutcomes: Record<string, number> = { ...prime.wsOutcomes };
+    for (const [k, v] of Object.entries(traffic.wsOutcomes)) wsOutcomes[k] = (wsOutcomes[k] ?? 0) + v;
+    const { connected = 0, 'refused-1013': refused1013 = 0, ...otherOutcomes } = wsOutcomes;
+
+    const result: SoakResult = {
+      date: new Date().toISOString(),
+      machine: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? null },
+      options: { durationMs: o.durationMs, stepMs: o.stepMs, sampleMs: o.sampleMs, primeStepMs: o.primeStepMs, drainMs: o.drainMs, artifacts },
+      capacity: CAPACITY,
+      windows: { warmupMs, first, last },
+      rss,
+      heap,
+      heapSampled,
+      fds: { quietStart: quietStart.fds, quietEnd: quietEnd.fds, tolerance: FD_TOLERANCE, underLoad: fdUnderLoad, max: fdMax },
+      quiet: { start: quietStart, end: quietEnd },
+      requests: { served: tally.served, waited: tally.waited, refused: tally.refused, polls: tally.polls, clientGaveUp: tally.clientGaveUp, lost: tally.lost, byStatus: tally.byStatus, lostExamples: tally.lostExamples },
+      visits,
+      websockets: { clients: WEBSOCKETS, connected, refused1013, otherOutcomes, openAtEnd },
+      modes: { steps: allSteps.length, calls: allSteps.reduce((n, s) => n + s.calls.length, 0), applied: allSteps.length - notApplied.length, notApplied },
+      origin: { maxInFlight, answered: report.answers.t.length },
+      samples,
+      gcSamples,
+      steps: allSteps,
+      verdict: { memory: memoryOk, fds: fdsOk, lost: tally.lost === 0, modes: notApplied.length === 0, pass: memoryOk && fdsOk && tally.lost === 0 && notApplied.length === 0 },
+      files: [...proxy.files, join(dir, 'origin-report.json')],
+    };
+    return result;
+  } finally {
+    await admin.close().catch(() => undefined);
+    if (proxy) await proxy.stop();
+    await origin.stop();
+  }
+}
+
+export const mb = (bytes: number | null): string => (bytes === null ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
+const clock = (ms: number): string => `${String(Math.floor(ms / 60_000)).padStart(2, ' ')}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
+const pctText = (g: Growth): string => (g.growthPct === null ? 'n/a' : `${g.growthPct >= 0 ? '+' : ''}${g.growthPct.toFixed(1)}%`);
+const min = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 1000).toFixed(0)} s`);
+
+/** The soak's figures as printed by `npm run load -- soak`. */
+export function soakSummary(r: SoakResult): string {
+  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+  const w = r.windows;
+  const windows = `${min(w.first[0])}-${min(w.first[1])} vs ${min(w.last[0])}-${min(w.last[1])}`;
+  const q = r.requests;
+  const visits = Object.entries(r.visits)
+    .map(([k, v]) => `${k} ${v.ok} ok, ${v.gaveUp} gave up, ${v.cutByEnd} cut by the end of the run${v.error > 0 ? `, ${v.error} 4xx` : ''}`)
+    .join('; ');
+  const others = Object.entries(r.websockets.otherOutcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const lines = [
+    `soak: ${min(r.options.durationMs)} of mixed traffic at about half the origin's capacity (${r.capacity}/s), a room mode step every ${min(r.options.stepMs)}`,
+    `RSS          ${mb(r.rss.start)} -> ${mb(r.rss.end)}  ${pctText(r.rss)}  (medians under load, ${windows})  ${verdict(r.rss.growthPct !== null && r.rss.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
+    `heap (live)  ${mb(r.heap.start)} -> ${mb(r.heap.end)}  ${pctText(r.heap)}  (after a full collection at each step, medians, same windows)  ${verdict(r.heap.growthPct !== null && r.heap.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
+    `heap (used)  ${mb(r.heapSampled.start)} -> ${mb(r.heapSampled.end)}  ${pctText(r.heapSampled)}  (as sampled, garbage included: for information)`,
+    `quiet        before ${mb(r.quiet.start.heapUsed)} live heap, ${mb(r.quiet.start.rss)} RSS; after ${mb(r.quiet.end.heapUsed)}, ${mb(r.quiet.end.rss)}`,
+    `descriptors  quiet ${r.fds.quietStart ?? 'n/a'} before, ${r.fds.quietEnd ?? 'n/a'} after (tolerance +${r.fds.tolerance})  ${verdict(r.verdict.fds)}; under load median ${r.fds.underLoad.start ?? 'n/a'} -> ${r.fds.underLoad.end ?? 'n/a'}, most ${r.fds.max ?? 'n/a'}`,
+    `requests     served ${q.served}, waited ${q.waited}, refused ${q.refused}, status polls ${q.polls}, cut short by their client ${q.clientGaveUp}, lost ${q.lost}  ${verdict(r.verdict.lost)}`,
+    `             by status: ${Object.entries(q.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `visits       ${visits}`,
+    `websockets   ${r.websockets.clients} clients: ${r.websockets.connected} connections, ${r.websockets.refused1013} refused with 1013${others === '' ? '' : `, ${others}`}; ${r.websockets.openAtEnd} open at the end`,
+    `mode changes ${r.modes.steps} steps (${r.modes.calls} admin calls), ${r.modes.applied} applied as seen in /status  ${verdict(r.verdict.modes)}`,
+    `origin       most in flight ${r.origin.maxInFlight} (limit ${WORKERS}), ${r.origin.answered} answers`,
+    `verdict      ${verdict(r.verdict.pass)}`,
+  ];
+  for (const e of q.lostExamples.slice(0, 5)) lines.push(`  lost: ${e.path} -> ${e.status}${e.error ? ` (${e.error})` : ''} ${e.body.slice(0, 120)}`);
+  for (const s of r.modes.notApplied.slice(0, 5)) lines.push(`  not applied: step ${s.step} ${describeState(s.state)}: ${JSON.stringify(s.calls)} observed ${JSON.stringify(s.observed)}`);
+  return lines.join('\n');
+}
+
+/** Writes soak.json next to the scenarios' results; returns its path. */
+export function writeSoak(r: SoakResult): string {
+  const file = join(r.options.artifacts ?? ARTIFACTS, 'soak.json');
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+  return file;
+}
+
