@@ -1,6 +1,6 @@
 /**
  * `npm run load -- <scenario|all|report> [--proxy anteroom|nginx|both] [--scale F]`
- * `npm run load -- soak [--minutes N] [--step-s S]`
+ * `npm run load -- soak [--minutes N] [--step-s S] [--heap-snapshots]`
  *
  * Replays the incidents in /incidents (000-004) against anteroom and against nginx configured as an
  * operator would, in the same run, and prints one table per scenario. Every process (origin, proxy)
@@ -26,7 +26,7 @@ import { FULL_RUN, runSoak, soakSummary, writeSoak } from './soak.js';
 import { textTable } from './table.js';
 
 const USAGE = `usage: npm run load -- <${Object.keys(SCENARIOS).join('|')}|all|report> [--proxy anteroom|nginx|both] [--scale F]
-       npm run load -- soak [--minutes N] [--step-s S]   (default 30 minutes, a mode step every 60 s)`;
+       npm run load -- soak [--minutes N] [--step-s S] [--heap-snapshots]   (default 30 minutes, a mode step every 60 s)`;
 
 /** A mistake on the command line: its message is all the user needs. */
 class UsageError extends Error {}
@@ -37,6 +37,7 @@ interface Args {
   scale: number;
   minutes: number;
   stepS: number;
+  heapSnapshots: boolean;
 }
 
 function parse(argv: string[]): Args {
@@ -58,12 +59,13 @@ function parse(argv: string[]): Args {
       if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale expects a number in (0, 1] (got ${argv[i] ?? 'nothing'})`);
     } else throw new UsageError(`unknown argument "${a}"\n${USAGE}`);
   }
-  return { what, proxies, scale, minutes: 0, stepS: 0 };
+  return { what, proxies, scale, minutes: 0, stepS: 0, heapSnapshots: false };
 }
 
 function parseSoak(argv: string[]): Args {
   let minutes = 30;
   let stepS = FULL_RUN.stepMs / 1000;
+  let heapSnapshots = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--minutes') {
@@ -72,9 +74,10 @@ function parseSoak(argv: string[]): Args {
     } else if (a === '--step-s') {
       stepS = Number(argv[++i]);
       if (!(stepS >= 1)) throw new UsageError(`--step-s expects a number of seconds, at least 1 (got ${argv[i] ?? 'nothing'})`);
-    } else throw new UsageError(`unknown argument "${a}"\n${USAGE}`);
+    } else if (a === '--heap-snapshots') heapSnapshots = true;
+    else throw new UsageError(`unknown argument "${a}"\n${USAGE}`);
   }
-  return { what: 'soak', proxies: ['anteroom'], scale: 1, minutes, stepS };
+  return { what: 'soak', proxies: ['anteroom'], scale: 1, minutes, stepS, heapSnapshots };
 }
 
 async function soak(args: Args): Promise<void> {
@@ -82,7 +85,7 @@ async function soak(args: Args): Promise<void> {
   console.log(`== soak: anteroom under mixed traffic at about half the origin's capacity for ${args.minutes} min, the room's mode changed every ${args.stepS} s`);
   const busy = await machineBusy();
   if (busy !== null && busy > 25) console.log(`WARNING: the CPUs were ${Math.round(busy)}% busy before the soak started: something else is running.`);
-  const r = await runSoak({ ...FULL_RUN, durationMs, stepMs: args.stepS * 1000, log: (line) => console.log(line) });
+  const r = await runSoak({ ...FULL_RUN, durationMs, stepMs: args.stepS * 1000, heapSnapshots: args.heapSnapshots, log: (line) => console.log(line) });
   console.log('');
   console.log(soakSummary(r));
   console.log(`\nresults: ${writeSoak(r)}`);

@@ -61,6 +61,11 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const PATIENCE_MS = 300_000;
 /** Upstream keep-alive: idle pooled connections close after this, which the quiet counts wait for. */
 const UPSTREAM_KEEPALIVE_MS = 2_000;
+/**
+ * The room's grace and session lifetime, short (10 s, the least the config allows for sessions) so that
+ * the state they keep turns over many times in a run and is gone when the proxy is counted quiet.
+ */
+const ROOM_TTL_S = 10;
 /** Open descriptors the quiet count after the soak may exceed the one before it by (see README "Soak"). */
 export const FD_TOLERANCE = 2;
 /** The targets of the full run. */
@@ -101,6 +106,8 @@ export interface SoakOptions {
   primeStepMs: number;
   /** After the arrivals stop, visits still going get this long to end. */
   drainMs: number;
+  /** Heap snapshots of the proxy at the two quiet points (quiet-start/-end.heapsnapshot in the run's directory). */
+  heapSnapshots?: boolean;
   /** Progress lines (one per step); none by default. */
   log?: (line: string) => void;
   /** Where soak.json and the run's files go (default test-artifacts/load). */
@@ -171,12 +178,9 @@ export interface MemorySample {
   websocketsOpen: number | null;
 }
 
-export interface GcSample {
+export interface GcSample extends LiveMemory {
   t: number;
   step: number;
-  heapUsed: number;
-  external: number;
-  rss: number;
 }
 
 export interface Step {
@@ -191,11 +195,8 @@ export interface Step {
   applied: boolean;
 }
 
-export interface Quiet {
+export interface Quiet extends LiveMemory {
   fds: number | null;
-  heapUsed: number;
-  external: number;
-  rss: number;
 }
 
 export interface Growth {
@@ -214,6 +215,8 @@ export interface SoakResult {
   rss: Growth;
   /** Live heap: after a full collection at each step. */
   heap: Growth;
+  /** The same without compiled code (see liveData). */
+  heapData: Growth;
   /** Heap used as sampled, without forcing a collection (garbage included): for information. */
   heapSampled: Growth;
   fds: { quietStart: number | null; quietEnd: number | null; tolerance: number; underLoad: Growth; max: number | null };
@@ -257,7 +260,8 @@ export function soakConfig(env: { originUrl: string; proxyPort: number; adminPor
       mode: 'auto',
       concurrency: WORKERS,
       hold: { apiMs: 5_000, websocketMs: 3_000 },
-      sessionTtlS: 60,
+      sessionTtlS: ROOM_TTL_S,
+      graceS: ROOM_TTL_S,
       messages: { default: 'Busy: thanks for waiting.' },
     },
     log: { level: 'info', requests: true },
@@ -315,22 +319,49 @@ class Admin {
   }
 }
 
-/** Full collections in the proxy, through soakProbe.ts. */
-function gcProbe(child: ChildProcess): () => Promise<{ heapUsed: number; external: number; rss: number }> {
-  const waiting: ((m: { heapUsed: number; external: number; rss: number }) => void)[] = [];
-  child.on('message', (m: { type?: string; heapUsed: number; external: number; rss: number }) => {
-    if (m.type === 'memory') waiting.shift()?.(m);
-  });
-  return () =>
-    new Promise((resolve, reject) => {
-      if (!child.connected) return reject(new Error('the proxy process has gone'));
-      const timer = setTimeout(() => reject(new Error('the proxy did not answer a gc request within 30 s')), 30_000);
-      waiting.push((m) => {
+/** The proxy's live memory after a full collection (soakProbe.ts), in bytes. */
+export interface LiveMemory {
+  heapUsed: number;
+  external: number;
+  rss: number;
+  /** Used bytes per V8 heap space (old_space, code_space, ...). */
+  spaces: Record<string, number>;
+}
+
+/** The live heap apart from compiled code, which grows for a while as V8 optimises more of the proxy's functions. */
+export function liveData(m: LiveMemory): number {
+  return m.heapUsed - (m.spaces['code_space'] ?? 0) - (m.spaces['code_large_object_space'] ?? 0);
+}
+
+/** The test-only module in the proxy (soakProbe.ts): full collections and heap snapshots on request. */
+class Probe {
+  private readonly replies = new Map<string, ((m: unknown) => void)[]>();
+
+  constructor(private readonly child: ChildProcess) {
+    child.on('message', (m: { type?: string }) => this.replies.get(m.type ?? '')?.shift()?.(m));
+  }
+
+  private ask<T>(msg: { type: string; [k: string]: unknown }): Promise<T> {
+    return new Promise((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error('the proxy process has gone'));
+      const timer = setTimeout(() => reject(new Error(`the proxy did not answer "${msg.type}" within 60 s`)), 60_000);
+      let queue = this.replies.get(msg.type);
+      if (queue === undefined) this.replies.set(msg.type, (queue = []));
+      queue.push((m) => {
         clearTimeout(timer);
-        resolve(m);
+        resolve(m as T);
       });
-      child.send({ type: 'gc' });
+      this.child.send(msg);
     });
+  }
+
+  gc(): Promise<LiveMemory> {
+    return this.ask<LiveMemory>({ type: 'gc' });
+  }
+
+  async snapshot(file: string): Promise<string> {
+    return (await this.ask<{ file: string }>({ type: 'snapshot', file })).file;
+  }
 }
 
 const expected = (s: ModeState, tenant: (typeof TENANTS)[number]): Mode => s.tenants[tenant] ?? s.global ?? 'auto';
@@ -464,11 +495,15 @@ class Traffic {
 }
 
 /**
- * Waits until the proxy is quiet (its idle upstream connections closed, its descriptor count unchanged
- * for 2 s, at most 30 s), then counts its descriptors and collects its garbage.
+ * Waits until the proxy is quiet: no client connected (the caller closed them), the room's places and
+ * sessions expired (one grace and session lifetime, then a /metrics scrape, which sweeps expired
+ * sessions as it counts them), idle upstream connections closed, and the descriptor count unchanged
+ * for 2 s (at most 30 s). Then counts its descriptors and collects its garbage.
  */
-async function quiet(pid: number, probe: () => Promise<{ heapUsed: number; external: number; rss: number }>): Promise<Quiet> {
-  await sleep(UPSTREAM_KEEPALIVE_MS + 1_500);
+async function quiet(pid: number, admin: Admin, probe: Probe, snapshot: string | null): Promise<Quiet> {
+  await sleep(Math.max(ROOM_TTL_S * 1000, UPSTREAM_KEEPALIVE_MS) + 1_000);
+  await admin.metrics();
+  await admin.close();
   let last = openFds(pid);
   let since = Date.now();
   const deadline = Date.now() + 30_000;
@@ -480,8 +515,9 @@ async function quiet(pid: number, probe: () => Promise<{ heapUsed: number; exter
       since = Date.now();
     }
   }
-  const m = await probe();
-  return { fds: last, heapUsed: m.heapUsed, external: m.external, rss: m.rss };
+  const m = await probe.gc();
+  if (snapshot !== null) await probe.snapshot(snapshot);
+  return { fds: last, heapUsed: m.heapUsed, external: m.external, rss: m.rss, spaces: m.spaces };
 }
 
 /** Runs the soak: priming cycle, quiet count, the soak with its mode steps, drain, quiet count. */
@@ -504,7 +540,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const probeModule = pathToFileURL(join(ROOT, 'dist/test/load/soakProbe.js')).href;
     proxy = await startAnteroom(CLI, dir, config, proxyPort, { nodeArgs: ['--expose-gc', '--import', probeModule], ipc: true });
     const pid = proxy.child.pid!;
-    const probe = gcProbe(proxy.child);
+    const probe = new Probe(proxy.child);
+    const snapshot = (name: string): string | null => (o.heapSnapshots === true ? join(dir, `${name}.heapsnapshot`) : null);
 
     // Priming: one cycle of every mode with short steps, so that everything the proxy creates once
     // (compiled code, metric series, the maintenance page) exists before the first quiet count.
@@ -523,9 +560,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     prime.stop();
     await prime.drain();
-    await admin.metrics();
-    await admin.close();
-    const quietStart = await quiet(pid, probe);
+    const quietStart = await quiet(pid, admin, probe, snapshot('quiet-start'));
     log(`primed: ${primeSteps.filter((s) => s.applied).length}/${primeSteps.length} mode steps applied; quiet: ${quietStart.fds ?? 'n/a'} descriptors, live heap ${mb(quietStart.heapUsed)}`);
 
     // The soak.
@@ -560,8 +595,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const nSteps = Math.max(1, Math.floor(o.durationMs / o.stepMs));
     for (let i = 0; i < nSteps; i++) {
       await sleep(t0 + i * o.stepMs - Date.now());
-      const g = await probe();
-      gcSamples.push({ t: Date.now() - t0, step: i, heapUsed: g.heapUsed, external: g.external, rss: g.rss });
+      const g = await probe.gc();
+      gcSamples.push({ t: Date.now() - t0, step: i, ...g });
       const next = CYCLE[i % CYCLE.length]!;
       const s = await applyModes(admin, 'soak', i, Date.now() - t0, state, next);
       steps.push(s);
@@ -573,8 +608,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       );
     }
     await sleep(t0 + o.durationMs - Date.now());
-    const gEnd = await probe();
-    gcSamples.push({ t: Date.now() - t0, step: nSteps, heapUsed: gEnd.heapUsed, external: gEnd.external, rss: gEnd.rss });
+    const gEnd = await probe.gc();
+    gcSamples.push({ t: Date.now() - t0, step: nSteps, ...gEnd });
     sampling = false;
     await sampler;
     traffic.stop();
@@ -584,8 +619,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       state = ALL_AUTO;
     }
     const { openAtEnd } = await traffic.drain();
-    await admin.close();
-    const quietEnd = await quiet(pid, probe);
+    const quietEnd = await quiet(pid, admin, probe, snapshot('quiet-end'));
     log(`drained; quiet: ${quietEnd.fds ?? 'n/a'} descriptors, live heap ${mb(quietEnd.heapUsed)}`);
 
     const report = await origin.report(join(dir, 'origin-report.json'));
@@ -603,6 +637,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const compare = <T extends { t: number }>(xs: T[], f: (x: T) => number | null): Growth => growth(median(pick(xs, first, f)), median(pick(xs, last, f)));
     const rss = compare(samples, (s) => s.rss);
     const heap = compare(gcSamples, (s) => s.heapUsed);
+    const heapData = compare(gcSamples, liveData);
     const heapSampled = compare(samples, (s) => s.heapUsed);
     const fdUnderLoad = compare(samples, (s) => s.fds);
     const fdMax = samples.reduce<number | null>((m, s) => (s.fds === null ? m : Math.max(m ?? 0, s.fds)), null);
@@ -626,11 +661,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const result: SoakResult = {
       date: new Date().toISOString(),
       machine: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? null },
-      options: { durationMs: o.durationMs, stepMs: o.stepMs, sampleMs: o.sampleMs, primeStepMs: o.primeStepMs, drainMs: o.drainMs, artifacts },
+      options: { durationMs: o.durationMs, stepMs: o.stepMs, sampleMs: o.sampleMs, primeStepMs: o.primeStepMs, drainMs: o.drainMs, artifacts, heapSnapshots: o.heapSnapshots === true },
       capacity: CAPACITY,
       windows: { warmupMs, first, last },
       rss,
       heap,
+      heapData,
       heapSampled,
       fds: { quietStart: quietStart.fds, quietEnd: quietEnd.fds, tolerance: FD_TOLERANCE, underLoad: fdUnderLoad, max: fdMax },
       quiet: { start: quietStart, end: quietEnd },
@@ -671,9 +707,9 @@ export function soakSummary(r: SoakResult): string {
   const lines = [
     `soak: ${min(r.options.durationMs)} of mixed traffic at about half the origin's capacity (${r.capacity}/s), a room mode step every ${min(r.options.stepMs)}`,
     `RSS          ${mb(r.rss.start)} -> ${mb(r.rss.end)}  ${pctText(r.rss)}  (medians under load, ${windows})  ${verdict(r.rss.growthPct !== null && r.rss.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
-    `heap (live)  ${mb(r.heap.start)} -> ${mb(r.heap.end)}  ${pctText(r.heap)}  (after a full collection at each step, medians, same windows)  ${verdict(r.heap.growthPct !== null && r.heap.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
+    `heap (live)  ${mb(r.heap.start)} -> ${mb(r.heap.end)}  ${pctText(r.heap)}  (after a full collection at each step, medians, same windows; without compiled code ${mb(r.heapData.start)} -> ${mb(r.heapData.end)} ${pctText(r.heapData)})  ${verdict(r.heap.growthPct !== null && r.heap.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
     `heap (used)  ${mb(r.heapSampled.start)} -> ${mb(r.heapSampled.end)}  ${pctText(r.heapSampled)}  (as sampled, garbage included: for information)`,
-    `quiet        before ${mb(r.quiet.start.heapUsed)} live heap, ${mb(r.quiet.start.rss)} RSS; after ${mb(r.quiet.end.heapUsed)}, ${mb(r.quiet.end.rss)}`,
+    `quiet        before: live heap ${mb(r.quiet.start.heapUsed)} (${mb(liveData(r.quiet.start))} without compiled code), RSS ${mb(r.quiet.start.rss)}; after: ${mb(r.quiet.end.heapUsed)} (${mb(liveData(r.quiet.end))}), ${mb(r.quiet.end.rss)}`,
     `descriptors  quiet ${r.fds.quietStart ?? 'n/a'} before, ${r.fds.quietEnd ?? 'n/a'} after (tolerance +${r.fds.tolerance})  ${verdict(r.verdict.fds)}; under load median ${r.fds.underLoad.start ?? 'n/a'} -> ${r.fds.underLoad.end ?? 'n/a'}, most ${r.fds.max ?? 'n/a'}`,
     `requests     served ${q.served}, waited ${q.waited}, refused ${q.refused}, status polls ${q.polls}, cut short by their client ${q.clientGaveUp}, lost ${q.lost}  ${verdict(r.verdict.lost)}`,
     `             by status: ${Object.entries(q.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,

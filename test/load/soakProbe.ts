@@ -4,24 +4,31 @@
  * collection over the IPC channel, so that heap figures count what the proxy keeps alive rather than
  * garbage that a collection would free whenever V8 gets to it.
  *
- *   <- { type: 'gc' }   -> { type: 'memory', heapUsed, heapTotal, external, arrayBuffers, rss } (bytes,
- *                          after two full collections: the second frees what finalizers of the first let go)
+ *   <- { type: 'gc' }   -> { type: 'gc', heapUsed, heapTotal, external, arrayBuffers, rss, spaces } (bytes,
+ *                          after two full collections: the second frees what finalizers of the first let go;
+ *                          `spaces`: used bytes per V8 heap space, e.g. code_space apart from old_space)
+ *   <- { type: 'snapshot', file }  -> { type: 'snapshot', file } once a heap snapshot is written there
  *
  * The proxy itself is untouched: the CLI runs as deployed, with this module and its listener beside it.
  */
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined || process.send === undefined) {
   throw new Error('soakProbe: load it with node --expose-gc --import, in a child with an IPC channel');
 }
 const send = process.send.bind(process);
 
-process.on('message', (msg: { type?: string }) => {
-  if (msg?.type !== 'gc') return;
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  send({ type: 'memory', heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss });
+process.on('message', (msg: { type?: string; file?: string }) => {
+  if (msg?.type === 'gc') {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
+    send({ type: 'gc', heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, spaces });
+  } else if (msg?.type === 'snapshot' && typeof msg.file === 'string') {
+    send({ type: 'snapshot', file: writeHeapSnapshot(msg.file) });
+  }
 });
-// The parent going away must not leave the proxy behind waiting on a dead channel; the parent stops
-// the proxy with SIGTERM in any case.
-process.on('disconnect', () => undefined);
+// The soak stops the proxy with SIGTERM; if the soak itself dies first, the proxy must not outlive it.
+process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
