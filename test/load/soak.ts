@@ -2,7 +2,7 @@
  * The soak: anteroom under mixed traffic at about half the origin's capacity for a long time, with
  * the room's mode changed through the admin API at every step, while its memory and open file
  * descriptors are watched. `npm run load -- soak [--minutes N]` runs it for 30 minutes (a step a
- * minute); test/load/soak.test.ts runs a minute of it with a step every 10 s.
+ * minute); test/load/soak.test.ts runs 48 s of it with a step every 8 s.
  *
  * - The origin (origin.ts) serves WORKERS requests at a time, SERVICE_MS each: CAPACITY a second.
  * - anteroom runs from the CLI as deployed (memory store, the room, token buckets, three tenants, a
@@ -12,10 +12,10 @@
  *   clients honouring Retry-After with their tickets, one tenant's job runner going past its client
  *   bucket (429s), websockets that stay open and reconnect whenever they are closed. Browsers and API
  *   clients come from a fixed population of users and keys, as a site's do.
- * - Every answer a client gets is classified (CountingClient): served (proxied), waited (the waiting
+ * - Every answer a client gets is classified (soakTraffic.ts): served (proxied), waited (the waiting
  *   page or a 503 with a ticket: a place in line), refused (429 or 503 with Retry-After), a status
  *   poll, or lost: no answer, or an answer that is none of those. Lost must be 0.
- * - The mode steps (CYCLE) go round global and per-tenant modes (auto, queue-all, maintenance,
+ * - The mode steps (CYCLE, soakAdmin.ts) go round global and per-tenant modes (auto, queue-all, maintenance,
  *   pause, open) and end with everything cleared, i.e. back to auto; each step is checked in the
  *   admin `/status` (the mode in force per tenant, the global mode).
  * - Every `sampleMs` the proxy's RSS and heap (admin /metrics: prom-client's process metrics) and its
@@ -30,35 +30,22 @@
  *   the count follows the number of connections and is only reported.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Agent, request } from 'undici';
 import { freePort } from '../bench/procs.js';
-import { apiCall, browserVisit, closedLoop, poissonArrivals, Recorder, seededRng, sleep, waitingPageData, WsClient, type Rng, type Visit } from './clients.js';
+import { seededRng, sleep } from './clients.js';
 import { ARTIFACTS, CLI, ensureBuilt, ROOT, startOrigin, warmUp } from './harness.js';
-import { headerValue, HttpClient, type Answer, type RequestOptions } from './http.js';
+import { HttpClient } from './http.js';
 import { startAnteroom, type RunningProxy } from './proxies.js';
+import { ALL_AUTO, Admin, applyModes, CYCLE, describeState, type Step } from './soakAdmin.js';
+import { liveData, mb, openFds, Probe, quiet, type LiveMemory, type Quiet } from './soakMemory.js';
+import { CAPACITY, REQUEST_TIMEOUT_MS, Tally, Traffic, WEBSOCKETS, WORKERS, SERVICE_MS, type VisitCounts } from './soakTraffic.js';
 import { percentile } from './stats.js';
-import type { ChildProcess } from 'node:child_process';
 
-const WORKERS = 10;
-const SERVICE_MS = 50;
-/** Requests a second the origin can serve. */
-export const CAPACITY = (WORKERS * 1000) / SERVICE_MS;
-const TENANTS = ['acme', 'globex', 'initech'] as const;
-/** Arrivals a second: browsers + API calls + the job runner (about 10/s, its client bucket) = about half of CAPACITY. */
-const BROWSER_RATE = 0.22 * CAPACITY;
-const API_RATE = 0.2 * CAPACITY;
-const JOB_WORKERS = 2;
-const WEBSOCKETS = 24;
-const USERS = 600;
-const API_KEYS = 30;
-/** A client's own timeout for one request: far above anything anteroom holds a request for. */
-const REQUEST_TIMEOUT_MS = 30_000;
-/** How long a person or program keeps at one visit (the run's end may cut it shorter). */
-const PATIENCE_MS = 300_000;
+export { CYCLE, liveData, mb };
+
 /** Upstream keep-alive: idle pooled connections close after this, which the quiet counts wait for. */
 const UPSTREAM_KEEPALIVE_MS = 2_000;
 /**
@@ -66,34 +53,12 @@ const UPSTREAM_KEEPALIVE_MS = 2_000;
  * the state they keep turns over many times in a run and is gone when the proxy is counted quiet.
  */
 const ROOM_TTL_S = 10;
+/** Before a quiet count: the room's places and sessions expire, idle upstream connections close. */
+const SETTLE_MS = Math.max(ROOM_TTL_S * 1000, UPSTREAM_KEEPALIVE_MS) + 1_000;
 /** Open descriptors the quiet count after the soak may exceed the one before it by (see README "Soak"). */
 export const FD_TOLERANCE = 2;
 /** The targets of the full run. */
 export const MEMORY_GROWTH_TARGET_PCT = 10;
-
-type Mode = 'auto' | 'open' | 'queue-all' | 'maintenance' | 'pause';
-
-/** The runtime modes in force at one step: the global one (null: none, the config's auto) and the tenants' own. */
-export interface ModeState {
-  global: Mode | null;
-  tenants: Partial<Record<(typeof TENANTS)[number], Mode>>;
-}
-
-/**
- * One cycle of mode steps. Every mode appears globally and per tenant, a tenant's own mode wins over
- * the global one in both directions (acme `auto` and globex `open` through a global maintenance), and
- * the cycle ends with every mode cleared: back to the config's `auto`.
- */
-export const CYCLE: ModeState[] = [
-  { global: 'queue-all', tenants: {} },
-  { global: 'maintenance', tenants: { acme: 'auto', globex: 'open' } },
-  { global: 'pause', tenants: { acme: 'maintenance', globex: 'open' } },
-  { global: 'queue-all', tenants: { acme: 'maintenance' } },
-  { global: 'open', tenants: { acme: 'pause', globex: 'queue-all' } },
-  { global: null, tenants: {} },
-];
-
-const ALL_AUTO: ModeState = { global: null, tenants: {} };
 
 export interface SoakOptions {
   /** Length of the soak proper (after the priming cycle). */
@@ -116,58 +81,6 @@ export interface SoakOptions {
 
 export const FULL_RUN: Omit<SoakOptions, 'durationMs'> = { stepMs: 60_000, sampleMs: 5_000, primeStepMs: 2_000, drainMs: 30_000 };
 
-/** What every answer was, counted as the clients get them. */
-export class Tally {
-  served = 0;
-  waited = 0;
-  refused = 0;
-  polls = 0;
-  /** Requests the client itself cut short because its patience ran out (not the proxy's doing). */
-  clientGaveUp = 0;
-  lost = 0;
-  readonly byStatus: Record<string, number> = {};
-  readonly lostExamples: { t: number; path: string; status: number; error?: string; body: string }[] = [];
-
-  count(path: string, o: RequestOptions, a: Answer): void {
-    const key = a.status === 0 ? `no answer (${a.error ?? 'error'})` : String(a.status);
-    this.byStatus[key] = (this.byStatus[key] ?? 0) + 1;
-    const kind = classify(path, o, a);
-    this[kind]++;
-    if (kind === 'lost' && this.lostExamples.length < 20) {
-      this.lostExamples.push({ t: Date.now(), path, status: a.status, ...(a.error === undefined ? {} : { error: a.error }), body: a.body.slice(0, 300) });
-    }
-  }
-}
-
-type Kind = 'served' | 'waited' | 'refused' | 'polls' | 'clientGaveUp' | 'lost';
-
-/** Every request ends in a proxied response, a place in line, or a refusal that says when to come back. */
-export function classify(path: string, o: RequestOptions, a: Answer): Kind {
-  if (a.status === 0) return o.timeoutMs < REQUEST_TIMEOUT_MS && /TIMEOUT/i.test(a.error ?? '') ? 'clientGaveUp' : 'lost';
-  const retryAfter = headerValue(a.headers, 'retry-after') !== undefined;
-  if (path.startsWith('/__anteroom/status')) return a.status === 200 ? 'polls' : (a.status === 429 || a.status === 503) && retryAfter ? 'refused' : 'lost';
-  if (a.status >= 200 && a.status < 300) return 'served';
-  if (a.status === 503 && (waitingPageData(a) !== null || headerValue(a.headers, 'anteroom-ticket') !== undefined)) return 'waited';
-  if ((a.status === 429 || a.status === 503) && retryAfter) return 'refused';
-  return 'lost';
-}
-
-/** The harness's HTTP client, counting every answer. */
-class CountingClient extends HttpClient {
-  constructor(
-    base: string,
-    private readonly tally: Tally,
-  ) {
-    super(base);
-  }
-
-  override async request(path: string, o: RequestOptions): Promise<Answer> {
-    const a = await super.request(path, o);
-    this.tally.count(path, o, a);
-    return a;
-  }
-}
-
 export interface MemorySample {
   /** ms since the soak began. */
   t: number;
@@ -181,22 +94,6 @@ export interface MemorySample {
 export interface GcSample extends LiveMemory {
   t: number;
   step: number;
-}
-
-export interface Step {
-  phase: 'prime' | 'soak';
-  step: number;
-  /** ms since the soak (or priming) began. */
-  t: number;
-  state: ModeState;
-  calls: { method: string; path: string; status: number }[];
-  /** The mode in force per tenant and the global mode, as /status reported them after the calls. */
-  observed: { global: string | null; tenants: Record<string, string> } | null;
-  applied: boolean;
-}
-
-export interface Quiet extends LiveMemory {
-  fds: number | null;
 }
 
 export interface Growth {
@@ -222,7 +119,7 @@ export interface SoakResult {
   fds: { quietStart: number | null; quietEnd: number | null; tolerance: number; underLoad: Growth; max: number | null };
   quiet: { start: Quiet; end: Quiet };
   requests: { served: number; waited: number; refused: number; polls: number; clientGaveUp: number; lost: number; byStatus: Record<string, number>; lostExamples: Tally['lostExamples'] };
-  visits: Record<string, { ok: number; gaveUp: number; error: number; cutByEnd: number }>;
+  visits: VisitCounts;
   websockets: { clients: number; connected: number; refused1013: number; otherOutcomes: Record<string, number>; openAtEnd: number };
   modes: { steps: number; calls: number; applied: number; notApplied: Step[] };
   origin: { maxInFlight: number; answered: number };
@@ -271,255 +168,6 @@ export function soakConfig(env: { originUrl: string; proxyPort: number; adminPor
 const median = (values: number[]): number | null => (values.length === 0 ? null : percentile(values, 50));
 const growth = (start: number | null, end: number | null): Growth => ({ start, end, growthPct: start === null || end === null || start === 0 ? null : (100 * (end - start)) / start });
 
-/** Open descriptors of a process (entries of /proc/<pid>/fd), or null where there is no /proc. */
-export function openFds(pid: number): number | null {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return null;
-  }
-}
-
-/** The admin API of the proxy under soak. */
-class Admin {
-  private agent = new Agent({ connections: 4, keepAliveTimeout: 4_000 });
-
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-  ) {}
-
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const res = await request(this.base + path, {
-      dispatcher: this.agent,
-      method: method as 'GET',
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    });
-    return { status: res.statusCode, text: await res.body.text() };
-  }
-
-  /** Closes its connections (so that a quiet count sees none of them) and starts a fresh pool for later calls. */
-  async close(): Promise<void> {
-    const old = this.agent;
-    this.agent = new Agent({ connections: 4, keepAliveTimeout: 4_000 });
-    await old.close();
-  }
-
-  async metrics(): Promise<Record<string, number>> {
-    const r = await this.call('GET', '/metrics');
-    const out: Record<string, number> = {};
-    for (const line of r.text.split('\n')) {
-      const m = /^([a-z_]+) ([0-9.e+-]+)$/.exec(line);
-      if (m) out[m[1]!] = Number(m[2]);
-    }
-    return out;
-  }
-}
-
-/** The proxy's live memory after a full collection (soakProbe.ts), in bytes. */
-export interface LiveMemory {
-  heapUsed: number;
-  external: number;
-  rss: number;
-  /** Used bytes per V8 heap space (old_space, code_space, ...). */
-  spaces: Record<string, number>;
-}
-
-/** The live heap apart from compiled code, which grows for a while as V8 optimises more of the proxy's functions. */
-export function liveData(m: LiveMemory): number {
-  return m.heapUsed - (m.spaces['code_space'] ?? 0) - (m.spaces['code_large_object_space'] ?? 0);
-}
-
-/** The test-only module in the proxy (soakProbe.ts): full collections and heap snapshots on request. */
-class Probe {
-  private readonly replies = new Map<string, ((m: unknown) => void)[]>();
-
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: { type?: string }) => this.replies.get(m.type ?? '')?.shift()?.(m));
-  }
-
-  private ask<T>(msg: { type: string; [k: string]: unknown }): Promise<T> {
-    return new Promise((resolve, reject) => {
-      if (!this.child.connected) return reject(new Error('the proxy process has gone'));
-      const timer = setTimeout(() => reject(new Error(`the proxy did not answer "${msg.type}" within 60 s`)), 60_000);
-      let queue = this.replies.get(msg.type);
-      if (queue === undefined) this.replies.set(msg.type, (queue = []));
-      queue.push((m) => {
-        clearTimeout(timer);
-        resolve(m as T);
-      });
-      this.child.send(msg);
-    });
-  }
-
-  gc(): Promise<LiveMemory> {
-    return this.ask<LiveMemory>({ type: 'gc' });
-  }
-
-  async snapshot(file: string): Promise<string> {
-    return (await this.ask<{ file: string }>({ type: 'snapshot', file })).file;
-  }
-}
-
-const expected = (s: ModeState, tenant: (typeof TENANTS)[number]): Mode => s.tenants[tenant] ?? s.global ?? 'auto';
-
-/** Changes the runtime modes from `from` to `to` with the fewest admin calls, then reads /status back. */
-async function applyModes(admin: Admin, phase: Step['phase'], step: number, t: number, from: ModeState, to: ModeState): Promise<Step> {
-  const calls: Step['calls'] = [];
-  const set = async (path: string, before: Mode | null | undefined, after: Mode | null | undefined): Promise<void> => {
-    if ((before ?? null) === (after ?? null)) return;
-    const r =
-      after === null || after === undefined
-        ? await admin.call('DELETE', path)
-        : await admin.call('PUT', path, { mode: after, reason: `soak step ${step}`, ...(after === 'maintenance' ? { message: `Maintenance (soak step ${step})` } : {}) });
-    calls.push({ method: after == null ? 'DELETE' : 'PUT', path, status: r.status });
-  };
-  await set('/modes', from.global, to.global);
-  for (const tenant of TENANTS) await set(`/modes/tenants/${tenant}`, from.tenants[tenant], to.tenants[tenant]);
-  let observed: Step['observed'] = null;
-  try {
-    const r = await admin.call('GET', '/status');
-    const st = JSON.parse(r.text) as { room: { mode: { global: string | null } }; tenants: { tenant: string; mode: string }[] };
-    observed = { global: st.room.mode.global, tenants: Object.fromEntries(st.tenants.filter((x) => (TENANTS as readonly string[]).includes(x.tenant)).map((x) => [x.tenant, x.mode])) };
-  } catch {
-    // No status: the step counts as not applied.
-  }
-  const applied =
-    calls.every((c) => c.status === 200) &&
-    observed !== null &&
-    observed.global === to.global &&
-    TENANTS.every((tenant) => observed!.tenants[tenant] === expected(to, tenant));
-  return { phase, step, t, state: to, calls, observed, applied };
-}
-
-const describeState = (s: ModeState): string => {
-  const parts = [`global ${s.global ?? 'auto (cleared)'}`, ...Object.entries(s.tenants).map(([t, m]) => `${t} ${m}`)];
-  return parts.join(', ');
-};
-
-/** The traffic of one phase (priming or the soak), until `stop()`; `drain()` then waits for the visits still going. */
-class Traffic {
-  readonly rec = new Recorder();
-  readonly http: CountingClient;
-  private readonly pending = new Set<Promise<Visit>>();
-  private readonly ws: WsClient[] = [];
-  private stopped = false;
-  private arrivals: Promise<unknown> = Promise.resolve();
-  readonly visits: SoakResult['visits'] = {};
-  readonly wsOutcomes: Record<string, number> = {};
-
-  /** `endBy` (epoch ms): every visit ends by then, however patient (the arrivals stop earlier, see `stop`). */
-  constructor(
-    private readonly base: string,
-    tally: Tally,
-    private readonly rng: Rng,
-    private readonly endBy: number,
-  ) {
-    this.http = new CountingClient(base, tally);
-  }
-
-  start(): void {
-    const until = Number.MAX_SAFE_INTEGER;
-    const wsBase = this.base.replace(/^http/, 'ws');
-    for (let i = 0; i < WEBSOCKETS; i++) {
-      const tenant = TENANTS[i % TENANTS.length]!;
-      const c = new WsClient(
-        { url: `${wsBase}/ws/feed`, id: `w${i}`, tenant, baseMs: 500, capMs: 10_000, maxAttempts: Number.MAX_SAFE_INTEGER, until, handshakeTimeoutMs: REQUEST_TIMEOUT_MS },
-        this.rec,
-        this.rng,
-      );
-      c.start(this.rng() * 1_000);
-      this.ws.push(c);
-    }
-    let seq = 0;
-    const budget = (): number => Math.max(1, Math.min(PATIENCE_MS, this.endBy - Date.now()));
-    const track = (p: Promise<Visit>): void => {
-      this.pending.add(p);
-      void p.finally(() => this.pending.delete(p));
-    };
-    const browsers = this.forever(BROWSER_RATE, () => {
-      const user = Math.floor(this.rng() * USERS);
-      const tenant = TENANTS[user % TENANTS.length]!;
-      const path = `/app/home?v=${seq++}`;
-      track(browserVisit(this.http, this.rec, { id: `u${user}`, tenant, path, label: 'browser', patienceMs: budget(), maxAttempts: 30, reloadMs: [1_000, 4_000], timeoutMs: REQUEST_TIMEOUT_MS }, this.rng));
-    });
-    const api = this.forever(API_RATE, () => {
-      const key = Math.floor(this.rng() * API_KEYS);
-      const tenant = TENANTS[key % TENANTS.length]!;
-      track(apiCall(this.http, this.rec, { id: `k${key}`, tenant, path: `/api/items/${seq++ % 100}`, label: 'api', maxAttempts: 100, budgetMs: budget(), timeoutMs: REQUEST_TIMEOUT_MS }, this.rng));
-    });
-    // One tenant's job runner: a few workers sharing one key, going past the client bucket.
-    const jobs = closedLoop(JOB_WORKERS, () => !this.stopped, 20, this.rng, async () => {
-      const p = apiCall(this.http, this.rec, { id: 'jobs-runner', tenant: 'initech', path: '/api/jobs/run', method: 'POST', label: 'jobs', maxAttempts: 100, budgetMs: budget(), timeoutMs: REQUEST_TIMEOUT_MS }, this.rng);
-      track(p);
-      await p;
-    });
-    this.arrivals = Promise.all([browsers, api, jobs]);
-  }
-
-  /** Arrivals in 1 s slices until stopped (poissonArrivals runs for a fixed time). */
-  private async forever(rate: number, launch: () => void): Promise<void> {
-    while (!this.stopped) await poissonArrivals(rate, 1_000, this.rng, () => !this.stopped && launch());
-  }
-
-  /** Visits and websocket attempts so far, folded into counts (the recorder's lists are emptied). */
-  collect(): void {
-    for (const v of this.rec.visits.splice(0)) {
-      const e = (this.visits[v.label] ??= { ok: 0, gaveUp: 0, error: 0, cutByEnd: 0 });
-      if (v.ok) e.ok++;
-      else if (v.outcome === 'error') e.error++;
-      else if (v.start + PATIENCE_MS > this.endBy) e.cutByEnd++;
-      else e.gaveUp++;
-    }
-    for (const a of this.rec.wsAttempts.splice(0)) this.wsOutcomes[a.outcome] = (this.wsOutcomes[a.outcome] ?? 0) + 1;
-  }
-
-  /** Stops new arrivals (visits still going end by `endBy`). */
-  stop(): void {
-    this.stopped = true;
-  }
-
-  /** Waits for the arrival loops and every visit, closes the websockets and the client's connections. */
-  async drain(): Promise<{ openAtEnd: number }> {
-    await this.arrivals;
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    const openAtEnd = this.rec.wsConnected;
-    for (const c of this.ws) c.stop();
-    this.collect();
-    await this.http.close();
-    return { openAtEnd };
-  }
-}
-
-/**
- * Waits until the proxy is quiet: no client connected (the caller closed them), the room's places and
- * sessions expired (one grace and session lifetime, then a /metrics scrape, which sweeps expired
- * sessions as it counts them), idle upstream connections closed, and the descriptor count unchanged
- * for 2 s (at most 30 s). Then counts its descriptors and collects its garbage.
- */
-async function quiet(pid: number, admin: Admin, probe: Probe, snapshot: string | null): Promise<Quiet> {
-  await sleep(Math.max(ROOM_TTL_S * 1000, UPSTREAM_KEEPALIVE_MS) + 1_000);
-  await admin.metrics();
-  await admin.close();
-  let last = openFds(pid);
-  let since = Date.now();
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && Date.now() - since < 2_000) {
-    await sleep(250);
-    const n = openFds(pid);
-    if (n !== last) {
-      last = n;
-      since = Date.now();
-    }
-  }
-  const m = await probe.gc();
-  if (snapshot !== null) await probe.snapshot(snapshot);
-  return { fds: last, heapUsed: m.heapUsed, external: m.external, rss: m.rss, spaces: m.spaces };
-}
-
 /** Runs the soak: priming cycle, quiet count, the soak with its mode steps, drain, quiet count. */
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   ensureBuilt();
@@ -560,7 +208,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     prime.stop();
     await prime.drain();
-    const quietStart = await quiet(pid, admin, probe, snapshot('quiet-start'));
+    const quietStart = await quiet(pid, admin, probe, SETTLE_MS, snapshot('quiet-start'));
     log(`primed: ${primeSteps.filter((s) => s.applied).length}/${primeSteps.length} mode steps applied; quiet: ${quietStart.fds ?? 'n/a'} descriptors, live heap ${mb(quietStart.heapUsed)}`);
 
     // The soak.
@@ -619,7 +267,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       state = ALL_AUTO;
     }
     const { openAtEnd } = await traffic.drain();
-    const quietEnd = await quiet(pid, admin, probe, snapshot('quiet-end'));
+    const quietEnd = await quiet(pid, admin, probe, SETTLE_MS, snapshot('quiet-end'));
     log(`drained; quiet: ${quietEnd.fds ?? 'n/a'} descriptors, live heap ${mb(quietEnd.heapUsed)}`);
 
     const report = await origin.report(join(dir, 'origin-report.json'));
@@ -689,7 +337,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   }
 }
 
-export const mb = (bytes: number | null): string => (bytes === null ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 const clock = (ms: number): string => `${String(Math.floor(ms / 60_000)).padStart(2, ' ')}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
 const pctText = (g: Growth): string => (g.growthPct === null ? 'n/a' : `${g.growthPct >= 0 ? '+' : ''}${g.growthPct.toFixed(1)}%`);
 const min = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 1000).toFixed(0)} s`);
@@ -716,7 +363,7 @@ export function soakSummary(r: SoakResult): string {
     `visits       ${visits}`,
     `websockets   ${r.websockets.clients} clients: ${r.websockets.connected} connections, ${r.websockets.refused1013} refused with 1013${others === '' ? '' : `, ${others}`}; ${r.websockets.openAtEnd} open at the end`,
     `mode changes ${r.modes.steps} steps (${r.modes.calls} admin calls), ${r.modes.applied} applied as seen in /status  ${verdict(r.verdict.modes)}`,
-    `origin       most in flight ${r.origin.maxInFlight} (limit ${WORKERS}), ${r.origin.answered} answers`,
+    `origin       most in flight ${r.origin.maxInFlight} (limit ${WORKERS}; a request its client gave up on counts there until served), ${r.origin.answered} answers`,
     `verdict      ${verdict(r.verdict.pass)}`,
   ];
   for (const e of q.lostExamples.slice(0, 5)) lines.push(`  lost: ${e.path} -> ${e.status}${e.error ? ` (${e.error})` : ''} ${e.body.slice(0, 120)}`);
