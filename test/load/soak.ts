@@ -71,7 +71,11 @@ export interface SoakOptions {
   primeStepMs: number;
   /** After the arrivals stop, visits still going get this long to end. */
   drainMs: number;
-  /** Heap snapshots of the proxy at the two quiet points (quiet-start/-end.heapsnapshot in the run's directory). */
+  /**
+   * Heap snapshots of the proxy at the two quiet points (quiet-start/-end.heapsnapshot in the run's
+   * directory), to find what grew. Writing one takes about as much memory again as the heap, which the
+   * process keeps: the RSS figures of such a run are not comparable.
+   */
   heapSnapshots?: boolean;
   /** Progress lines (one per step); none by default. */
   log?: (line: string) => void;
@@ -353,7 +357,7 @@ export function soakSummary(r: SoakResult): string {
   const others = Object.entries(r.websockets.otherOutcomes).map(([k, v]) => `${k} ${v}`).join(', ');
   const lines = [
     `soak: ${min(r.options.durationMs)} of mixed traffic at about half the origin's capacity (${r.capacity}/s), a room mode step every ${min(r.options.stepMs)}`,
-    `RSS          ${mb(r.rss.start)} -> ${mb(r.rss.end)}  ${pctText(r.rss)}  (medians under load, ${windows})  ${verdict(r.rss.growthPct !== null && r.rss.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
+    `RSS          ${mb(r.rss.start)} -> ${mb(r.rss.end)}  ${pctText(r.rss)}  (medians under load, ${windows})  ${verdict(r.rss.growthPct !== null && r.rss.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)${r.options.heapSnapshots === true ? ' (not comparable: heap snapshots were written)' : ''}`,
     `heap (live)  ${mb(r.heap.start)} -> ${mb(r.heap.end)}  ${pctText(r.heap)}  (after a full collection at each step, medians, same windows; without compiled code ${mb(r.heapData.start)} -> ${mb(r.heapData.end)} ${pctText(r.heapData)})  ${verdict(r.heap.growthPct !== null && r.heap.growthPct < MEMORY_GROWTH_TARGET_PCT)} (target < ${MEMORY_GROWTH_TARGET_PCT}%)`,
     `heap (used)  ${mb(r.heapSampled.start)} -> ${mb(r.heapSampled.end)}  ${pctText(r.heapSampled)}  (as sampled, garbage included: for information)`,
     `quiet        before: live heap ${mb(r.quiet.start.heapUsed)} (${mb(liveData(r.quiet.start))} without compiled code), RSS ${mb(r.quiet.start.rss)}; after: ${mb(r.quiet.end.heapUsed)} (${mb(liveData(r.quiet.end))}), ${mb(r.quiet.end.rss)}`,
