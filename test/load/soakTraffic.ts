@@ -25,8 +25,13 @@ const BROWSER_RATE = 0.22 * CAPACITY;
 const API_RATE = 0.2 * CAPACITY;
 const JOB_WORKERS = 2;
 export const WEBSOCKETS = 24;
-const USERS = 600;
-const API_KEYS = 30;
+/**
+ * The population: enough people and keys that the visits piling up while a tenant is paused or in
+ * maintenance for minutes stay within each one's client bucket when they come back (a few keys with
+ * hundreds of calls each would refuse themselves with 429s and retry in a loop: not what this measures).
+ */
+const USERS = 3_000;
+const API_KEYS = 300;
 /** A client's own timeout for one request: far above anything anteroom holds a request for. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** How long a person or program keeps at one visit (the run's end may cut it shorter). */
