@@ -34,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../bench/procs.js';
 import { seededRng, sleep } from './clients.js';
@@ -41,7 +42,7 @@ import { ARTIFACTS, CLI, ensureBuilt, ROOT, startOrigin, warmUp } from './harnes
 import { HttpClient } from './http.js';
 import { startAnteroom, type RunningProxy } from './proxies.js';
 import { ALL_AUTO, Admin, applyModes, CYCLE, describeState, type Step } from './soakAdmin.js';
-import { liveData, mb, openFds, Probe, quiet, type LiveMemory, type Quiet } from './soakMemory.js';
+import { listenOverflows, liveData, mb, openFds, Probe, quiet, type LiveMemory, type Quiet } from './soakMemory.js';
 import { CAPACITY, REQUEST_TIMEOUT_MS, Tally, Traffic, WEBSOCKETS, WORKERS, SERVICE_MS, type VisitCounts } from './soakTraffic.js';
 import { percentile } from './stats.js';
 
@@ -99,6 +100,11 @@ export interface MemorySample {
   fds: number | null;
   waiting: number | null;
   websocketsOpen: number | null;
+  /** The longest event-loop delay since the last sample (ms): the proxy's (prom-client), the load generator's. */
+  proxyLagMaxMs: number | null;
+  clientLagMaxMs: number;
+  /** SYNs dropped on full accept queues since the last sample, machine-wide (see listenOverflows). */
+  listenOverflows: number | null;
 }
 
 export interface GcSample extends LiveMemory {
@@ -228,6 +234,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const gcSamples: GcSample[] = [];
     const steps: Step[] = [];
     let sampling = true;
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    let overflows = listenOverflows();
     const sampler = (async () => {
       for (let next = t0; sampling; next += o.sampleMs) {
         await sleep(next - Date.now());
@@ -246,7 +255,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
           fds: openFds(pid) ?? m['process_open_fds'] ?? null,
           waiting: m['anteroom_room_waiting'] ?? null,
           websocketsOpen: m['anteroom_websockets_open'] ?? null,
+          proxyLagMaxMs: m['nodejs_eventloop_lag_max_seconds'] === undefined ? null : m['nodejs_eventloop_lag_max_seconds'] * 1000,
+          clientLagMaxMs: lag.max / 1e6,
+          listenOverflows: overflows === null ? null : (listenOverflows() ?? overflows) - overflows,
         });
+        lag.reset();
+        overflows = listenOverflows();
       }
     })();
     traffic.start();
@@ -254,7 +268,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     let lostShown = tally.lostExamples.length;
     for (let i = 0; i < nSteps; i++) {
       await sleep(t0 + i * o.stepMs - Date.now());
-      const g = await probe.gc();
+      const g = await probe.gc(1);
       gcSamples.push({ t: Date.now() - t0, step: i, ...g });
       const next = CYCLE[i % CYCLE.length]!;
       const s = await applyModes(admin, 'soak', i, Date.now() - t0, state, next);
@@ -269,10 +283,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       );
     }
     await sleep(t0 + o.durationMs - Date.now());
-    const gEnd = await probe.gc();
+    const gEnd = await probe.gc(1);
     gcSamples.push({ t: Date.now() - t0, step: nSteps, ...gEnd });
     sampling = false;
     await sampler;
+    lag.disable();
     traffic.stop();
     // Back to auto for the stragglers, if the run ended mid-cycle.
     if (state.global !== null || Object.keys(state.tenants).length > 0) {
@@ -354,6 +369,11 @@ const clock = (ms: number): string => `${String(Math.floor(ms / 60_000)).padStar
 const pctText = (g: Growth): string => (g.growthPct === null ? 'n/a' : `${g.growthPct >= 0 ? '+' : ''}${g.growthPct.toFixed(1)}%`);
 const min = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${(ms / 1000).toFixed(0)} s`);
 
+const maxOf = (values: (number | null)[]): string => {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length === 0 ? 'n/a' : String(Math.round(v.reduce((a, b) => Math.max(a, b), 0)));
+};
+
 /** The soak's figures as printed by `npm run load -- soak`. */
 export function soakSummary(r: SoakResult): string {
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
@@ -376,6 +396,7 @@ export function soakSummary(r: SoakResult): string {
     `visits       ${visits}`,
     `websockets   ${r.websockets.clients} clients: ${r.websockets.connected} connections, ${r.websockets.refused1013} refused with 1013${others === '' ? '' : `, ${others}`}; ${r.websockets.openAtEnd} open at the end`,
     `mode changes ${r.modes.steps} steps (${r.steps.filter((s) => s.phase === 'prime').length} priming, ${r.steps.filter((s) => s.phase === 'soak').length} in the soak; ${r.modes.calls} admin calls), ${r.modes.applied} applied as seen in /status  ${verdict(r.verdict.modes)}`,
+    `event loop   longest delay: proxy ${maxOf(r.samples.map((x) => x.proxyLagMaxMs))} ms, load generator ${maxOf(r.samples.map((x) => x.clientLagMaxMs))} ms; SYNs dropped on full accept queues (machine-wide) ${r.samples.reduce((n, x) => n + (x.listenOverflows ?? 0), 0)}`,
     `origin       most in flight ${r.origin.maxInFlight} (limit ${WORKERS}; a request its client gave up on counts there until served), ${r.origin.answered} answers`,
     `verdict      ${verdict(r.verdict.pass)}`,
   ];

@@ -4,7 +4,7 @@
  * wait for a quiet proxy before they are counted.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { sleep } from './clients.js';
 import type { Admin } from './soakAdmin.js';
 
@@ -44,12 +44,36 @@ export class Probe {
     });
   }
 
-  gc(): Promise<LiveMemory> {
-    return this.ask<LiveMemory>({ type: 'gc' });
+  /**
+   * Live memory after full collections: two when the proxy is quiet, one under load (each stops the
+   * proxy for tens of milliseconds, more on a busy machine).
+   */
+  gc(passes: 1 | 2 = 2): Promise<LiveMemory> {
+    return this.ask<LiveMemory>({ type: 'gc', passes });
   }
 
   async snapshot(file: string): Promise<string> {
     return (await this.ask<{ file: string }>({ type: 'snapshot', file })).file;
+  }
+}
+
+/**
+ * SYNs dropped because a listening socket's accept queue was full, machine-wide since boot (the
+ * `ListenOverflows` counter of /proc/net/netstat), or null where there is no such file. Other processes
+ * count here too: a rise tells when to look, not whose socket it was.
+ */
+export function listenOverflows(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.split(/\s+/);
+      const values = lines[i + 1]!.split(/\s+/);
+      const at = names.indexOf('ListenOverflows');
+      if (names[0] === 'TcpExt:' && at > 0) return Number(values[at]);
+    }
+    return null;
+  } catch {
+    return null;
   }
 }
 

@@ -4,9 +4,10 @@
  * collection over the IPC channel, so that heap figures count what the proxy keeps alive rather than
  * garbage that a collection would free whenever V8 gets to it.
  *
- *   <- { type: 'gc' }   -> { type: 'gc', heapUsed, heapTotal, external, arrayBuffers, rss, spaces } (bytes,
- *                          after two full collections: the second frees what finalizers of the first let go;
- *                          `spaces`: used bytes per V8 heap space, e.g. code_space apart from old_space)
+ *   <- { type: 'gc', passes }  -> { type: 'gc', heapUsed, heapTotal, external, arrayBuffers, rss, spaces }
+ *                          (bytes, after `passes` full collections (1 or 2: the second frees what the
+ *                          finalizers run by the first let go); `spaces`: used bytes per V8 heap space,
+ *                          e.g. code_space apart from old_space)
  *   <- { type: 'snapshot', file }  -> { type: 'snapshot', file } once a heap snapshot is written there
  *
  * The proxy itself is untouched: the CLI runs as deployed, with this module and its listener beside it.
@@ -19,10 +20,10 @@ if (gc === undefined || process.send === undefined) {
 }
 const send = process.send.bind(process);
 
-process.on('message', (msg: { type?: string; file?: string }) => {
+process.on('message', (msg: { type?: string; file?: string; passes?: number }) => {
   if (msg?.type === 'gc') {
     gc();
-    gc();
+    if (msg.passes !== 1) gc();
     const m = process.memoryUsage();
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
     send({ type: 'gc', heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, spaces });

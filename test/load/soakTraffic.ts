@@ -76,13 +76,17 @@ export function classify(path: string, o: RequestOptions, a: Answer): Kind {
   return 'lost';
 }
 
-/** The harness's HTTP client, counting every answer. */
+/**
+ * The harness's HTTP client, counting every answer. Its connect timeout is the request timeout: a SYN
+ * that the kernel drops when the proxy's accept queue is full is sent again (after 1 s, then 3 s) as
+ * by any TCP client, and is slow rather than lost; a browser waits far longer for a connection.
+ */
 class CountingClient extends HttpClient {
   constructor(
     base: string,
     private readonly tally: Tally,
   ) {
-    super(base);
+    super(base, 6_000, REQUEST_TIMEOUT_MS);
   }
 
   override async request(path: string, o: RequestOptions): Promise<Answer> {
