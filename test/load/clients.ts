@@ -364,13 +364,15 @@ export async function poissonArrivals(ratePerS: number, durationMs: number, rng:
 
 /**
  * `workers` loops, each running `task` again `thinkMs` after the last one ended, until `until` (epoch
- * ms): a job runner with a fixed number of workers, whose demand backs off by itself when its calls
- * are held or refused (a closed loop), as background automation does.
+ * ms, or a function that says whether to go on): a job runner with a fixed number of workers, whose
+ * demand backs off by itself when its calls are held or refused (a closed loop), as background
+ * automation does.
  */
-export async function closedLoop(workers: number, until: number, thinkMs: number, rng: Rng, task: () => Promise<unknown>): Promise<void> {
+export async function closedLoop(workers: number, until: number | (() => boolean), thinkMs: number, rng: Rng, task: () => Promise<unknown>): Promise<void> {
+  const going = typeof until === 'number' ? () => Date.now() < until : until;
   const one = async (): Promise<void> => {
     await sleep(rng() * thinkMs);
-    while (Date.now() < until) {
+    while (going()) {
       await task();
       await sleep(thinkMs * (0.5 + rng()));
     }

@@ -3,6 +3,7 @@
  * the scenario's clients in this process, then the origin's records and the clients' records turned
  * into the scenario's figures.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,7 @@ function repoRoot(): string {
 
 export const ROOT = repoRoot();
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'load');
-const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
 const ORIGIN = join(ROOT, 'dist/test/load/origin.js');
 
 export const PG_URL = process.env['ANTEROOM_LOAD_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -97,12 +98,17 @@ export interface RunResult {
   files: string[];
 }
 
+/** Fails with what to do when the compiled CLI or origin is missing. */
+export function ensureBuilt(): void {
+  if (!existsSync(CLI) || !existsSync(ORIGIN)) throw new Error(`${CLI} or ${ORIGIN} is missing: run "npm run build" first`);
+}
+
 /** The seed of every run's PRNG: the same arrivals and jitter for both proxies. */
 const SEED = Number(process.env['LOAD_SEED'] ?? 20_180_830);
 
 /** Runs `scenario` against `proxy`; resolves with its figures. */
 export async function runScenario(scenario: Scenario, proxy: ProxyName, opts: { scale?: number; pgBaseline?: number } = {}): Promise<RunResult> {
-  if (!existsSync(CLI) || !existsSync(ORIGIN)) throw new Error(`${CLI} or ${ORIGIN} is missing: run "npm run build" first`);
+  ensureBuilt();
   const dir = join(ARTIFACTS, `${scenario.id}-${proxy}`);
   mkdirSync(dir, { recursive: true });
   const [originPort, proxyPort, adminPort] = [await freePort(), await freePort(), await freePort()];
@@ -117,29 +123,18 @@ export async function runScenario(scenario: Scenario, proxy: ProxyName, opts: { 
     scale: opts.scale ?? 1,
   };
 
-  const originChild = spawnTracked(process.execPath, [ORIGIN, JSON.stringify({ ...scenario.origin(env), port: originPort })], {
-    cpu: null,
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+  const origin = startOrigin(scenario.origin(env), originPort);
   let running: RunningProxy | null = null;
   const http = new HttpClient(`http://127.0.0.1:${proxyPort}`);
   const rec = new Recorder();
   try {
-    await waitForListening(originChild, 'origin', 20_000);
+    await origin.ready;
     running =
       proxy === 'anteroom'
         ? await startAnteroom(CLI, dir, scenario.anteroom(env), proxyPort)
         : await startNginx(findNginx()!, dir, scenario.nginx(env), proxyPort);
 
     const marks: Record<string, number> = {};
-    const replies: ((msg: { type: string }) => void)[] = [];
-    originChild.on('message', (msg: { type: string }) => replies.shift()?.(msg));
-    const ask = (msg: Record<string, unknown>): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (!originChild.connected) return reject(new Error('the origin process has gone'));
-        replies.push(() => resolve());
-        originChild.send(msg);
-      });
     await warmUp(http);
     const cpu0 = treeCpuSeconds(running.child.pid);
     const t0 = Date.now();
@@ -154,16 +149,14 @@ export async function runScenario(scenario: Scenario, proxy: ProxyName, opts: { 
       env,
       t0,
       mark: (name) => (marks[name] = Date.now()),
-      origin: ask,
+      origin: origin.ask,
     });
     const t1 = Date.now();
     rec.stopSampling();
     const cpu1 = treeCpuSeconds(running.child.pid);
-    const file = join(dir, 'origin-report.json');
-    await ask({ type: 'report', file });
-    const origin = JSON.parse(readFileSync(file, 'utf8')) as OriginReport;
+    const report = await origin.report(join(dir, 'origin-report.json'));
     writeFileSync(join(dir, 'clients.json'), JSON.stringify({ t0, t1, marks, visits: rec.visits, wsAttempts: rec.wsAttempts }));
-    const data: RunData = { proxy, env, origin, rec, marks, t0, t1 };
+    const data: RunData = { proxy, env, origin: report, rec, marks, t0, t1 };
     const proxyCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
     const figures = [
       ...scenario.figures(data),
@@ -174,8 +167,47 @@ export async function runScenario(scenario: Scenario, proxy: ProxyName, opts: { 
     rec.stopSampling();
     await http.close().catch(() => undefined);
     if (running) await running.stop();
-    await stop(originChild);
+    await origin.stop();
   }
+}
+
+/** The load origin in its own process, driven over IPC (see origin.ts). */
+export interface RunningOrigin {
+  child: ChildProcess;
+  /** Resolves once it listens. */
+  ready: Promise<number>;
+  /** Sends the origin a command (`set`, `restart`) and waits for its answer. */
+  ask(msg: Record<string, unknown>): Promise<void>;
+  /** Has the origin write its records to `file` and reads them back. */
+  report(file: string): Promise<OriginReport>;
+  stop(): Promise<void>;
+}
+
+export function startOrigin(options: OriginOptions, port: number): RunningOrigin {
+  const child = spawnTracked(process.execPath, [ORIGIN, JSON.stringify({ ...options, port })], {
+    cpu: null,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const ready = waitForListening(child, 'origin', 20_000);
+  // Answers come in the order the commands were sent.
+  const replies: ((msg: { type: string }) => void)[] = [];
+  child.on('message', (msg: { type: string }) => replies.shift()?.(msg));
+  const ask = (msg: Record<string, unknown>): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (!child.connected) return reject(new Error('the origin process has gone'));
+      replies.push(() => resolve());
+      child.send(msg);
+    });
+  return {
+    child,
+    ready,
+    ask,
+    async report(file) {
+      await ask({ type: 'report', file });
+      return JSON.parse(readFileSync(file, 'utf8')) as OriginReport;
+    },
+    stop: () => stop(child),
+  };
 }
 
 /** CPU seconds of a process and its children (nginx's master and its worker); null without /proc. */
@@ -197,7 +229,7 @@ function treeCpuSeconds(pid: number | undefined): number | null {
  * A few hundred plain requests before the clock starts, so that neither proxy is measured cold (V8
  * compiles anteroom's hot path on first use; nginx opens its upstream connections).
  */
-async function warmUp(http: HttpClient): Promise<void> {
+export async function warmUp(http: HttpClient): Promise<void> {
   let next = 0;
   const one = async (): Promise<void> => {
     while (next < 200) {

@@ -27,8 +27,9 @@ export class HttpClient {
   constructor(
     readonly base: string,
     connections = 6_000,
+    connectTimeoutMs = 5_000,
   ) {
-    this.agent = new Agent({ connections, pipelining: 1, keepAliveTimeout: 4_000, connect: { timeout: 5_000 } });
+    this.agent = new Agent({ connections, pipelining: 1, keepAliveTimeout: 4_000, connect: { timeout: connectTimeoutMs } });
   }
 
   async request(path: string, o: RequestOptions): Promise<Answer> {

@@ -7,7 +7,7 @@
  *   (`nginx -p <dir> -e <dir>/error.log -c <conf> -g 'daemon off;'`), one worker process (anteroom is
  *   one process too), its access log in the run's directory.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -26,14 +26,22 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-export async function startAnteroom(cli: string, dir: string, config: Record<string, unknown>, port: number): Promise<RunningProxy> {
+export interface AnteroomProcessOptions {
+  /** Options for node itself, before the CLI (`--expose-gc`, `--import <module>`). */
+  nodeArgs?: string[];
+  /** Open an IPC channel to the child (for a test-only module loaded with `--import`). */
+  ipc?: boolean;
+}
+
+export async function startAnteroom(cli: string, dir: string, config: Record<string, unknown>, port: number, o: AnteroomProcessOptions = {}): Promise<RunningProxy> {
   const file = join(dir, 'anteroom.yaml');
   writeFileSync(file, stringify(config));
   const logFile = join(dir, 'anteroom.log');
   const out = openSync(logFile, 'w');
   const env = { ...process.env };
   delete env['LOG_LEVEL'];
-  const child = spawnTracked(process.execPath, [cli, 'start', '--config', file], { cpu: null, stdio: ['ignore', out, out], env });
+  const stdio: StdioOptions = o.ipc === true ? ['ignore', out, out, 'ipc'] : ['ignore', out, out];
+  const child = spawnTracked(process.execPath, [...(o.nodeArgs ?? []), cli, 'start', '--config', file], { cpu: null, stdio, env });
   closeSync(out);
   await waitForHttp(`http://127.0.0.1:${port}/__anteroom/readyz`, child, `anteroom (see ${logFile})`, 20_000);
   return { name: 'anteroom', port, url: `http://127.0.0.1:${port}`, child, files: [file, logFile], stop: () => stop(child) };

@@ -1,12 +1,14 @@
 /**
  * `npm run load -- <scenario|all|report> [--proxy anteroom|nginx|both] [--scale F]`
+ * `npm run load -- soak [--minutes N] [--step-s S] [--heap-snapshots]`
  *
  * Replays the incidents in /incidents (000-004) against anteroom and against nginx configured as an
  * operator would, in the same run, and prints one table per scenario. Every process (origin, proxy)
  * is a child of this one; the clients run here; all traffic stays on 127.0.0.1. Results go to
  * test-artifacts/load/<scenario>.json. `all` runs every scenario, then rewrites the results table
  * in README.md (between its load markers) and the spike chart; `report` does only that, from the
- * JSON files of earlier runs.
+ * JSON files of earlier runs. `soak` runs anteroom alone under mixed traffic with the room's mode
+ * changed every step (soak.ts) and prints its memory and descriptor figures against the targets.
  *
  * The numbers are a measurement, not a test: the exit code is 0 whatever they say.
  */
@@ -20,9 +22,11 @@ import { findNginx, NGINX_MISSING, type ProxyName } from './proxies.js';
 import { writeReport, type SavedScenario } from './report.js';
 import { chartData } from './chartData.js';
 import { SCENARIOS } from './scenarios/index.js';
+import { FULL_RUN, runSoak, soakSummary, writeSoak } from './soak.js';
 import { textTable } from './table.js';
 
-const USAGE = `usage: npm run load -- <${Object.keys(SCENARIOS).join('|')}|all|report> [--proxy anteroom|nginx|both] [--scale F]`;
+const USAGE = `usage: npm run load -- <${Object.keys(SCENARIOS).join('|')}|all|report> [--proxy anteroom|nginx|both] [--scale F]
+       npm run load -- soak [--minutes N] [--step-s S] [--heap-snapshots]   (default 30 minutes, a mode step every 60 s)`;
 
 /** A mistake on the command line: its message is all the user needs. */
 class UsageError extends Error {}
@@ -31,11 +35,15 @@ interface Args {
   what: string;
   proxies: ProxyName[];
   scale: number;
+  minutes: number;
+  stepS: number;
+  heapSnapshots: boolean;
 }
 
 function parse(argv: string[]): Args {
   const what = argv[0];
   if (what === undefined || what === '--help' || what === '-h') throw new UsageError(USAGE);
+  if (what === 'soak') return parseSoak(argv.slice(1));
   if (what !== 'all' && what !== 'report' && !(what in SCENARIOS)) throw new UsageError(`unknown scenario "${what}"\n${USAGE}`);
   let proxies: ProxyName[] = ['anteroom', 'nginx'];
   let scale = 1;
@@ -51,7 +59,36 @@ function parse(argv: string[]): Args {
       if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale expects a number in (0, 1] (got ${argv[i] ?? 'nothing'})`);
     } else throw new UsageError(`unknown argument "${a}"\n${USAGE}`);
   }
-  return { what, proxies, scale };
+  return { what, proxies, scale, minutes: 0, stepS: 0, heapSnapshots: false };
+}
+
+function parseSoak(argv: string[]): Args {
+  let minutes = 30;
+  let stepS = FULL_RUN.stepMs / 1000;
+  let heapSnapshots = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--minutes') {
+      minutes = Number(argv[++i]);
+      if (!(minutes > 0)) throw new UsageError(`--minutes expects a positive number (got ${argv[i] ?? 'nothing'})`);
+    } else if (a === '--step-s') {
+      stepS = Number(argv[++i]);
+      if (!(stepS >= 1)) throw new UsageError(`--step-s expects a number of seconds, at least 1 (got ${argv[i] ?? 'nothing'})`);
+    } else if (a === '--heap-snapshots') heapSnapshots = true;
+    else throw new UsageError(`unknown argument "${a}"\n${USAGE}`);
+  }
+  return { what: 'soak', proxies: ['anteroom'], scale: 1, minutes, stepS, heapSnapshots };
+}
+
+async function soak(args: Args): Promise<void> {
+  const durationMs = Math.round(args.minutes * 60_000);
+  console.log(`== soak: anteroom under mixed traffic at about half the origin's capacity for ${args.minutes} min, the room's mode changed every ${args.stepS} s`);
+  const busy = await machineBusy();
+  if (busy !== null && busy > 25) console.log(`WARNING: the CPUs were ${Math.round(busy)}% busy before the soak started: something else is running.`);
+  const r = await runSoak({ ...FULL_RUN, durationMs, stepMs: args.stepS * 1000, heapSnapshots: args.heapSnapshots, log: (line) => console.log(line) });
+  console.log('');
+  console.log(soakSummary(r));
+  console.log(`\nresults: ${writeSoak(r)}`);
 }
 
 /** Runs one scenario against each proxy in turn (both see the same seeded arrivals). */
@@ -137,6 +174,7 @@ function wrap(text: string, width = 100): string {
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   mkdirSync(ARTIFACTS, { recursive: true });
+  if (args.what === 'soak') return soak(args);
   if (args.what === 'report') {
     const saved = Object.keys(SCENARIOS).map((id) => JSON.parse(readFileSync(join(ARTIFACTS, `${id}.json`), 'utf8')) as SavedScenario);
     await writeReport(saved);
