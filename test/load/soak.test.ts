@@ -41,6 +41,7 @@ describe('soak (short)', () => {
       // Nothing lost.
       expect(r.requests.lostExamples, summary).toEqual([]);
       expect(r.requests.lost, summary).toBe(0);
+      expect(r.websockets.otherOutcomes, summary).toEqual({});
 
       // Every mode change applied: the priming cycle and the six steps of the minute.
       expect(r.modes.steps, summary).toBe(2 * CYCLE.length);
