@@ -41,14 +41,15 @@ describe('soak (short)', () => {
       // Nothing lost.
       expect(r.requests.lostExamples, summary).toEqual([]);
       expect(r.requests.lost, summary).toBe(0);
+      expect(r.websockets.otherOutcomes, summary).toEqual({});
 
-      // Every mode change applied: the priming cycle and the six steps of the minute.
+      // Every mode change applied: the priming cycle and the six steps of the run.
       expect(r.modes.steps, summary).toBe(2 * CYCLE.length);
       expect(r.modes.notApplied, summary).toEqual([]);
       const modes = new Set(r.steps.flatMap((s) => [s.state.global ?? 'auto', ...Object.values(s.state.tenants)]));
       expect([...modes].sort()).toEqual(['auto', 'maintenance', 'open', 'pause', 'queue-all']);
 
-      // Descriptors: as many as before once quiet (this needs /proc, as the proxy's deployments have).
+      // Descriptors: as many as before once quiet (counted in Linux's /proc).
       expect(r.fds.quietStart, summary).not.toBeNull();
       expect(r.fds.quietEnd! - r.fds.quietStart!, summary).toBeLessThanOrEqual(FD_TOLERANCE);
 

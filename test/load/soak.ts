@@ -136,6 +136,7 @@ export interface SoakResult {
   quiet: { start: Quiet; end: Quiet };
   requests: { served: number; waited: number; refused: number; polls: number; clientGaveUp: number; lost: number; byStatus: Record<string, number>; lostExamples: Tally['lostExamples'] };
   visits: VisitCounts;
+  /** Upgrade attempts by outcome: connected, refused with 1013, and any other (lost: see WsAttempt). */
   websockets: { clients: number; connected: number; refused1013: number; otherOutcomes: Record<string, number>; openAtEnd: number };
   modes: { steps: number; calls: number; applied: number; notApplied: Step[] };
   origin: { maxInFlight: number; answered: number };
@@ -332,7 +333,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     const wsOutcomes: Record<string, number> = { ...prime.wsOutcomes };
     for (const [k, v] of Object.entries(traffic.wsOutcomes)) wsOutcomes[k] = (wsOutcomes[k] ?? 0) + v;
+    // An upgrade ends connected or refused with 1013 (and its Retry-After hint); anything else is lost.
     const { connected = 0, 'refused-1013': refused1013 = 0, ...otherOutcomes } = wsOutcomes;
+    const nothingLost = tally.lost === 0 && Object.keys(otherOutcomes).length === 0;
 
     const result: SoakResult = {
       date: new Date().toISOString(),
@@ -354,7 +357,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       samples,
       gcSamples,
       steps: allSteps,
-      verdict: { memory: memoryOk, fds: fdsOk, lost: tally.lost === 0, modes: notApplied.length === 0, pass: memoryOk && fdsOk && tally.lost === 0 && notApplied.length === 0 },
+      verdict: { memory: memoryOk, fds: fdsOk, lost: nothingLost, modes: notApplied.length === 0, pass: memoryOk && fdsOk && nothingLost && notApplied.length === 0 },
       files: [...proxy.files, join(dir, 'origin-report.json')],
     };
     return result;
@@ -394,7 +397,7 @@ export function soakSummary(r: SoakResult): string {
     `requests     served ${q.served}, waited ${q.waited}, refused ${q.refused}, status polls ${q.polls}, cut short by their client ${q.clientGaveUp}, lost ${q.lost}  ${verdict(r.verdict.lost)}`,
     `             by status: ${Object.entries(q.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `visits       ${visits}`,
-    `websockets   ${r.websockets.clients} clients: ${r.websockets.connected} connections, ${r.websockets.refused1013} refused with 1013${others === '' ? '' : `, ${others}`}; ${r.websockets.openAtEnd} open at the end`,
+    `websockets   ${r.websockets.clients} clients: ${r.websockets.connected} connections, ${r.websockets.refused1013} refused with 1013${others === '' ? '' : `, lost: ${others}`}; ${r.websockets.openAtEnd} open at the end`,
     `mode changes ${r.modes.steps} steps (${r.steps.filter((s) => s.phase === 'prime').length} priming, ${r.steps.filter((s) => s.phase === 'soak').length} in the soak; ${r.modes.calls} admin calls), ${r.modes.applied} applied as seen in /status  ${verdict(r.verdict.modes)}`,
     `event loop   longest delay: proxy ${maxOf(r.samples.map((x) => x.proxyLagMaxMs))} ms, load generator ${maxOf(r.samples.map((x) => x.clientLagMaxMs))} ms; SYNs dropped on full accept queues (machine-wide) ${r.samples.reduce((n, x) => n + (x.listenOverflows ?? 0), 0)}`,
     `origin       most in flight ${r.origin.maxInFlight} (limit ${WORKERS}; a request its client gave up on counts there until served), ${r.origin.answered} answers`,
