@@ -107,7 +107,7 @@ export class Anteroom {
     try {
       await new Promise<void>((resolve, reject) => {
         this.server.once('error', reject);
-        this.server.listen(port, host, () => {
+        this.server.listen({ port, host, backlog: this.rt.config.listen.backlog }, () => {
           this.server.off('error', reject);
           resolve();
         });

@@ -18,7 +18,7 @@ export interface ReloadPlan {
 }
 
 /** The settings that only a restart applies. `store` counts key by key. */
-export const RESTART_ONLY = ['listen.host', 'listen.port', 'admin.host', 'admin.port', 'store', 'secret'] as const;
+export const RESTART_ONLY = ['listen.host', 'listen.port', 'listen.backlog', 'admin.host', 'admin.port', 'store', 'secret'] as const;
 
 export function planReload(running: Readonly<Config>, next: Readonly<Config>): ReloadPlan {
   const needsRestart: string[] = [];
@@ -27,6 +27,7 @@ export function planReload(running: Readonly<Config>, next: Readonly<Config>): R
   };
   differs('listen.host', running.listen.host, next.listen.host);
   differs('listen.port', running.listen.port, next.listen.port);
+  differs('listen.backlog', running.listen.backlog, next.listen.backlog);
   differs('admin.host', running.admin.host, next.admin.host);
   differs('admin.port', running.admin.port, next.admin.port);
   const storeKeys = new Set([...Object.keys(running.store), ...Object.keys(next.store)]);
@@ -35,7 +36,7 @@ export function planReload(running: Readonly<Config>, next: Readonly<Config>): R
 
   const config: Readonly<Config> = Object.freeze({
     ...next,
-    listen: Object.freeze({ ...next.listen, host: running.listen.host, port: running.listen.port }),
+    listen: Object.freeze({ ...next.listen, host: running.listen.host, port: running.listen.port, backlog: running.listen.backlog }),
     admin: Object.freeze({ ...next.admin, host: running.admin.host, port: running.admin.port }),
     store: running.store,
     secret: running.secret,

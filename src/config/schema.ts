@@ -27,6 +27,12 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
 export const listenSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: port.default(8080),
+  /**
+   * Connections the kernel may hold for the proxy to accept (capped by net.core.somaxconn). Node's
+   * default, 511, overflows when thousands of clients come back at once (a backlog released, a
+   * reconnect storm); the SYNs dropped then are resent by TCP only after a second or more.
+   */
+  backlog: z.int().min(1).max(65_535).default(4096),
   /** Time a client has to send the request headers (slowloris protection). */
   headersTimeoutMs: ms.default(10_000),
   /** Time a client has to send the whole request, body included. */

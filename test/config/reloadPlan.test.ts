@@ -38,14 +38,14 @@ describe('planReload', () => {
   it('keeps the listeners, the store and the secret at their running values and lists them', () => {
     const before = config({ listen: { port: 8080 }, admin: { port: 9180 }, secret: 'old-secret' });
     const after = config({
-      listen: { host: '127.0.0.1', port: 8081, headersTimeoutMs: 5000 },
+      listen: { host: '127.0.0.1', port: 8081, backlog: 8192, headersTimeoutMs: 5000 },
       admin: { host: '10.0.0.1', port: 9181, token: 't' },
       store: { kind: 'redis', url: 'redis://127.0.0.1:6379' },
       secret: 'new-secret',
     });
     const plan = planReload(before, after);
-    expect(plan.needsRestart).toEqual(['listen.host', 'listen.port', 'admin.host', 'admin.port', 'store.kind', 'store.url', 'store.prefix', 'store.commandTimeoutMs', 'secret']);
-    expect(plan.config.listen).toEqual({ ...after.listen, host: '0.0.0.0', port: 8080 });
+    expect(plan.needsRestart).toEqual(['listen.host', 'listen.port', 'listen.backlog', 'admin.host', 'admin.port', 'store.kind', 'store.url', 'store.prefix', 'store.commandTimeoutMs', 'secret']);
+    expect(plan.config.listen).toEqual({ ...after.listen, host: '0.0.0.0', port: 8080, backlog: 4096 });
     expect(plan.config.admin).toEqual({ host: '127.0.0.1', port: 9180, token: 't' });
     expect(plan.config.store).toBe(before.store);
     expect(plan.config.secret).toBe('old-secret');
