@@ -182,7 +182,10 @@ export class RedisBackend implements ControlsBackend {
       return this.down(err as Error);
     }
     this.up();
-    if (version === 0 && this.known > 0) return this.reseed();
+    // Version 0 after this instance has seen (known) or written (floor) a later one: Redis lost its data.
+    // Checking only `known` missed a restart that came before this instance had loaded its own writes
+    // back, and the empty state then replaced them.
+    if (version === 0 && (this.known > 0 || this.floor > 0)) return this.reseed();
     if (version < this.floor) {
       // Older than this instance's own last write: that write's message is on its way, wait for it. Still
       // older a while later, Redis has lost data and started again: what it has now is the state.
