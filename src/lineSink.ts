@@ -131,7 +131,8 @@ export class LineSink {
     this.dropped = 0;
     const line = `{"level":40,"time":"${new Date().toISOString()}","msg":"the log consumer did not keep up; ${n} lines were dropped"}\n`;
     const chunk = { buf: Buffer.from(line), len: Buffer.byteLength(line) };
-    this.chunks.unshift(chunk);
+    // Ahead of everything not yet handed to the descriptor (a chunk being written stays first).
+    this.chunks.splice(this.writing ? 1 : 0, 0, chunk);
     this.pendingBytes += chunk.len;
   }
 
