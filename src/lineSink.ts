@@ -9,7 +9,7 @@
  * that stops reading never blocks the proxy: pending output is bounded, and lines beyond the bound are
  * dropped and counted; a line saying how many were dropped is written once the consumer reads again.
  */
-import { write as fsWrite, writeSync } from 'node:fs';
+import { fstatSync, write as fsWrite, writeSync } from 'node:fs';
 
 const CHUNK_BYTES = 64 * 1024;
 /** A batch this large is written at once; smaller ones wait for `maxDelayMs`. */
@@ -23,6 +23,12 @@ export interface LineSinkOptions {
   maxDelayMs?: number;
   /** Bytes that may wait for a slow consumer before lines are dropped. */
   maxPendingBytes?: number;
+  /**
+   * Write batches synchronously. Default: for a regular file or a character device (a terminal,
+   * /dev/null), which cannot hold a write back for long, as Node writes process.stdout to them; a pipe
+   * or socket, whose reader may stop reading, is written asynchronously.
+   */
+  sync?: boolean;
 }
 
 interface Chunk {
@@ -44,9 +50,11 @@ export class LineSink {
   private waiters: ((err?: Error) => void)[] = [];
   /** Written chunks kept for reuse: a fresh 64 KB buffer per batch was external memory for the GC to chase. */
   private readonly spare: Buffer[] = [];
+  private readonly sync: boolean;
 
   constructor(options: LineSinkOptions) {
     this.fd = options.fd;
+    this.sync = options.sync ?? writesCannotStall(options.fd);
     this.maxDelayMs = options.maxDelayMs ?? 100;
     this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
   }
@@ -150,7 +158,28 @@ export class LineSink {
     // The chunk being written is never filled further: new lines go to a fresh one.
     if (this.chunks.length === 1) this.chunks.push({ buf: this.freshBuffer(), len: 0 });
     this.writing = true;
-    this.writeFrom(chunk, 0);
+    if (this.sync) this.writeNow(chunk);
+    else this.writeFrom(chunk, 0);
+  }
+
+  /**
+   * The synchronous path: a batch handed to the thread pool cost a wake-up of a pool thread per
+   * batch, which, on a proxy given one CPU, took that CPU from the event loop; a file or /dev/null
+   * takes the batch in one call. A descriptor that turns out not to take it all at once (EAGAIN) is
+   * finished on the asynchronous path.
+   */
+  private writeNow(chunk: Chunk): void {
+    let off = 0;
+    while (off < chunk.len) {
+      try {
+        off += writeSync(this.fd, chunk.buf, off, chunk.len - off);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') this.writeFrom(chunk, off);
+        else this.fail(err as Error);
+        return;
+      }
+    }
+    this.written(chunk);
   }
 
   private writeFrom(chunk: Chunk, off: number): void {
@@ -160,12 +189,7 @@ export class LineSink {
           setTimeout(() => this.writeFrom(chunk, off), RETRY_MS).unref();
           return;
         }
-        // The descriptor is gone (EPIPE, EBADF): the proxy goes on without its log.
-        this.failed = true;
-        this.writing = false;
-        this.chunks.length = 0;
-        this.pendingBytes = 0;
-        this.settle(err);
+        this.fail(err);
         return;
       }
       off += written;
@@ -173,17 +197,31 @@ export class LineSink {
         this.writeFrom(chunk, off);
         return;
       }
-      this.pendingBytes -= chunk.len;
-      this.chunks.shift();
-      if (chunk.buf.length === CHUNK_BYTES && this.spare.length < 4) this.spare.push(chunk.buf);
-      this.writing = false;
-      const next = this.chunks[0];
-      if (next !== undefined && (this.chunks.length > 1 || next.len >= WRITE_AT_BYTES || this.waiters.length > 0)) this.startWrite();
-      else {
-        if (next !== undefined && next.len > 0 && this.timer === null) this.timer = setTimeout(() => this.onTimer(), this.maxDelayMs).unref();
-        this.settle();
-      }
+      this.written(chunk);
     });
+  }
+
+  /** The descriptor is gone (EPIPE, EBADF): the proxy goes on without its log. */
+  private fail(err: Error): void {
+    this.failed = true;
+    this.writing = false;
+    this.chunks.length = 0;
+    this.pendingBytes = 0;
+    this.settle(err);
+  }
+
+  /** `chunk`, the first, is written: the next batch starts if one is due. */
+  private written(chunk: Chunk): void {
+    this.pendingBytes -= chunk.len;
+    this.chunks.shift();
+    if (chunk.buf.length === CHUNK_BYTES && this.spare.length < 4) this.spare.push(chunk.buf);
+    this.writing = false;
+    const next = this.chunks[0];
+    if (next !== undefined && (this.chunks.length > 1 || next.len >= WRITE_AT_BYTES || this.waiters.length > 0)) this.startWrite();
+    else {
+      if (next !== undefined && next.len > 0 && this.timer === null) this.timer = setTimeout(() => this.onTimer(), this.maxDelayMs).unref();
+      this.settle();
+    }
   }
 
   private settle(err?: Error): void {
@@ -191,6 +229,17 @@ export class LineSink {
     if (err === undefined && this.pendingBytes > 0) return;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const cb of waiters) cb(err);
+    // Never from inside flush(): on the synchronous path the write is over before flush returns.
+    for (const cb of waiters) process.nextTick(cb, err);
+  }
+}
+
+/** A regular file or a character device: a write to it completes without waiting for a reader. */
+function writesCannotStall(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() || st.isCharacterDevice();
+  } catch {
+    return false;
   }
 }

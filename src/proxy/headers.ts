@@ -2,7 +2,7 @@
  * Header hygiene for both directions (RFC 9110 section 7.6.1): hop-by-hop headers and every header
  * named in `Connection` stay on their own hop. X-Forwarded-* and X-Request-Id are set on the way up.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -90,38 +90,51 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: s
 }
 
 /**
- * Same as clientResponseHeaders, as the flat `[name, value, ...]` list that `res.writeHead` also
- * takes. Node writes a list as it is, where an object costs an allocation and a walk over its keys;
- * this is the form used on the hot path. Edit the list with `setHeaderField`.
+ * The upstream's response headers as undici's parser hands them over (raw `[name, value, ...]`
+ * buffers), minus hop-by-hop ones, as the flat `[name, value, ...]` list that `res.writeHead` takes.
+ * Names are lower-cased; repeated fields stay repeated (several Set-Cookie lines stay several). This is
+ * the hot path: no headers object is built in either direction.
  */
-export function clientResponseHeaderList(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeader[] {
-  const named = connectionTokens(headers['connection']);
-  const out: OutgoingHttpHeader[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    // The upstream's X-Request-Id is replaced by ours, as the object form does by overwriting it.
-    if (value === undefined || name === 'x-request-id' || isHopByHop(name) || (named !== null && named.has(name))) continue;
+export function clientResponseHeaderList(raw: readonly Buffer[], requestId: string): string[] {
+  const out: string[] = [];
+  let connection: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (name.length === 10 && name === 'connection') {
+      connection = connection === null ? value : `${connection},${value}`;
+      continue;
+    }
+    // The upstream's X-Request-Id is replaced by ours.
+    if (name === 'x-request-id' || isHopByHop(name)) continue;
     out.push(name, value);
   }
-  out.push('x-request-id', requestId);
-  return out;
+  // Headers named in Connection stay on the upstream's hop too (rare: the list is filtered again only then).
+  const named = connectionTokens(connection ?? undefined);
+  const list = named === null ? out : out.filter((_, i, all) => !named.has(all[i - (i & 1)]!));
+  list.push('x-request-id', requestId);
+  return list;
 }
 
-/** The value of lower-case `name` in a flat header list, or undefined. */
-export function headerField(list: OutgoingHttpHeader[], name: string): OutgoingHttpHeader | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
-}
-
-/** Sets lower-case `name` in a flat header list, in place if it is there: what assigning to a headers object does. */
-export function setHeaderField(list: OutgoingHttpHeader[], name: string, value: OutgoingHttpHeader): void {
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i] === name) {
-      list[i + 1] = value;
-      return;
+/** Every value of lower-case `name` in a flat header list, removed from it. */
+export function takeHeaderField(list: string[], name: string): string[] {
+  const values: string[] = [];
+  let w = 0;
+  for (let r = 0; r < list.length; r += 2) {
+    if (list[r] === name) values.push(list[r + 1]!);
+    else {
+      list[w++] = list[r]!;
+      list[w++] = list[r + 1]!;
     }
   }
-  list.push(name, value);
+  list.length = w;
+  return values;
+}
+
+/** The first value of lower-case `name` in a flat header list, or undefined. */
+export function headerField(list: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
 }
 
 /** Same as clientResponseHeaders, as `[name, value]` lines for writing a raw response on a socket. */

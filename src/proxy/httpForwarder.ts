@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import { AnteroomError, upstreamErrorCode } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { refuse } from '../respond/answer.js';
-import { clientResponseHeaderList, headerField, setHeaderField, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaderList, headerField, takeHeaderField, upstreamRequestHeaders } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 export function forwardHttp(ctx: RequestContext, upstream: Upstream, forwardedFor: string): void {
@@ -76,8 +76,16 @@ class BodyLimit extends Transform {
   }
 }
 
+/**
+ * The exchange with the upstream, on undici's dispatch handler interface in its raw form (onConnect,
+ * onHeaders, onData, onComplete, onError). undici 7 drives every request through these callbacks; the
+ * newer controller-based methods are an adapter over them that builds a headers object per response
+ * (and per trailer block) and a controller per request, work this path does not need: the response
+ * headers go from undici's raw buffers straight into the list that `writeHead` takes.
+ */
 class ForwardHandler implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
+  private abortUpstream: ((err: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
   private ended = false;
   private pendingAbort: Error | null = null;
 
@@ -97,23 +105,27 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   abort(err: Error): void {
     if (this.ended) return;
-    if (this.controller === null) this.pendingAbort = err;
-    else this.controller.abort(err);
+    if (this.abortUpstream === null) this.pendingAbort = err;
+    else this.abortUpstream(err);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.pendingAbort !== null) controller.abort(this.pendingAbort);
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.pendingAbort !== null) abort(this.pendingAbort);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    // An informational response (103 Early Hints) is followed by the real one: not forwarded, as a
+    // second writeHead would fail the exchange.
+    if (statusCode < 200) return true;
     const ctx = this.ctx;
     ctx.upstreamMs = performance.now() - ctx.upstreamStartedAt;
     ctx.status = statusCode;
-    const type = headers['content-type'];
-    ctx.eventStream = typeof type === 'string' && type.startsWith('text/event-stream');
-    if (ctx.clientAborted) return;
-    const out = clientResponseHeaderList(headers, ctx.id);
+    if (ctx.clientAborted) return true;
+    this.resumeUpstream = resume;
+    const out = clientResponseHeaderList(raw, ctx.id);
+    const type = headerField(out, 'content-type');
+    ctx.eventStream = type !== undefined && type.startsWith('text/event-stream');
     // Tells the application (and its users' pages) how the upstream is doing: open, queueing, shedding.
     out.push('anteroom-state', ctx.rt.control.state(this.upstream.name));
     if (ctx.rt.draining) out.push('connection', 'close');
@@ -121,31 +133,28 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     // Both fields are structured-field lists, so the upstream's own policies are kept after ours.
     const limitHeaders = ctx.rateLimitHeaders;
     if (limitHeaders !== null) {
-      setHeaderField(out, 'ratelimit-policy', joinList(limitHeaders[0], headerField(out, 'ratelimit-policy')));
-      setHeaderField(out, 'ratelimit', joinList(limitHeaders[1], headerField(out, 'ratelimit')));
+      out.push('ratelimit-policy', [limitHeaders[0], ...takeHeaderField(out, 'ratelimit-policy')].join(', '));
+      out.push('ratelimit', [limitHeaders[1], ...takeHeaderField(out, 'ratelimit')].join(', '));
     }
     // Cookies anteroom sets (admission session, ticket) go out beside the upstream's own.
     const cookies = ctx.setCookies;
-    if (cookies !== null) {
-      const theirs = headerField(out, 'set-cookie');
-      setHeaderField(out, 'set-cookie', theirs === undefined ? cookies : [...(Array.isArray(theirs) ? theirs : [String(theirs)]), ...cookies]);
-    }
-    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+    if (cookies !== null) for (const cookie of cookies) out.push('set-cookie', cookie);
+    if (statusText) this.res.writeHead(statusCode, statusText, out);
     else this.res.writeHead(statusCode, out);
-    if (this.res.writableNeedDrain) this.pause(controller);
+    return !this.res.writableNeedDrain || this.pause();
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.ctx.clientAborted) return;
-    if (!this.res.write(chunk)) this.pause(controller);
+  onData(chunk: Buffer): boolean {
+    if (this.ctx.clientAborted) return true;
+    return this.res.write(chunk) || this.pause();
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.finish();
     if (!this.ctx.clientAborted) this.res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.finish();
     const ctx = this.ctx;
     if (ctx.clientAborted) return;
@@ -178,8 +187,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.upstream.inFlight--;
   }
 
-  private pause(controller: Dispatcher.DispatchController): void {
-    controller.pause();
+  /** The client's socket is full: undici stops reading the upstream until it drains. Returns false (paused). */
+  private pause(): boolean {
     // A client that stops reading would hold this upstream request (and a pooled connection) for as
     // long as it likes: while paused, undici's body timeout does not run, as the wait is ours. So the
     // client gets listen.sendTimeoutMs to take the next bytes, like nginx's send_timeout.
@@ -190,13 +199,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }, ms);
     this.res.once('drain', () => {
       clearTimeout(timer);
-      controller.resume();
+      this.resumeUpstream!();
     });
+    return false;
   }
-}
-
-/** `ours` followed by the upstream's value of the same list field, if it sent one. */
-function joinList(ours: string, theirs: string | number | string[] | undefined): string {
-  if (theirs === undefined) return ours;
-  return `${ours}, ${Array.isArray(theirs) ? theirs.join(', ') : theirs}`;
 }

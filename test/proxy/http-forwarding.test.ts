@@ -186,6 +186,35 @@ describe('repeated headers', () => {
     expect(res.headers['warning']?.join(', ')).toBe('199 - "a", 199 - "b"');
   });
 
+  it("adds anteroom's own cookie to a browser's response beside every one of the upstream's", async () => {
+    const { proxy } = await setup((_req, res) => {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; HttpOnly']);
+      res.end('ok');
+    });
+    const res = await rawRequest(proxy.port, 'GET / HTTP/1.1\r\nHost: example.test\r\nAccept: text/html\r\n\r\n');
+    expect(res.status).toBe(200);
+    const cookies = res.headers['set-cookie'] ?? [];
+    expect(cookies.slice(0, 2)).toEqual(['a=1; Path=/', 'b=2; HttpOnly']);
+    expect(cookies.slice(2).map((c) => c.split('=')[0])).toEqual(['anteroom_session']);
+  });
+
+  it('relays the final response after an informational 103 from the upstream, and the connection stays usable', async () => {
+    const o = await startRawOrigin((_head, socket) => {
+      socket.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n');
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok');
+    });
+    rig.origin = o;
+    const proxy = await rig.startProxy(o.url);
+    const client = await RawClient.connect(proxy.port);
+    for (let i = 0; i < 2; i++) {
+      client.write('GET / HTTP/1.1\r\nHost: example.test\r\n\r\n');
+      const res = await client.readResponse();
+      expect(res.status).toBe(200);
+      expect(res.body.toString()).toBe('ok');
+    }
+    client.close();
+  });
+
   it('sends several Cookie lines and repeated custom headers upstream in order', async () => {
     const { origin, proxy } = await setup((_req, res) => res.end('ok'));
     const res = await rawRequest(
