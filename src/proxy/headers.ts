@@ -30,6 +30,32 @@ export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName) || lowerName.startsWith('proxy-');
 }
 
+/**
+ * A filter in front of the lower-casing of header names: bit (first letter - 'a') of MASK[length] is
+ * set for every name in `names`, and for every `proxy-*` length. A name that misses it is none of
+ * them and is passed on without a lower-cased copy, which spares most of a request's headers (Host,
+ * Accept, Cookie, User-Agent, Content-Type...) the string copy. The filter only skips work: a name
+ * that passes it is lower-cased and checked as before.
+ */
+function nameFilter(names: Iterable<string>): Uint32Array {
+  const mask = new Uint32Array(64);
+  for (const name of names) mask[name.length] = mask[name.length]! | (1 << (name.charCodeAt(0) - 97));
+  for (let n = 'proxy-'.length; n < mask.length; n++) mask[n] = mask[n]! | (1 << ('p'.charCodeAt(0) - 97));
+  return mask;
+}
+
+function passes(mask: Uint32Array, name: string): boolean {
+  const n = name.length;
+  // Longer names are always checked. A first character that is not a letter maps to a bit no name
+  // sets (or wraps around to one), so such a name is passed on or checked: either way correctly.
+  if (n >= mask.length) return true;
+  return ((mask[n]! >>> ((name.charCodeAt(0) | 0x20) - 97)) & 1) === 1;
+}
+
+const UP_FILTER = nameFilter(DROPPED_UPSTREAM);
+/** On the way down: hop-by-hop, X-Request-Id (replaced by ours) and Content-Type (read). */
+const DOWN_FILTER = nameFilter([...HOP_BY_HOP, 'x-request-id', 'content-type']);
+
 /** Lower-cased header names listed in a Connection header value, or null when there is none. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
@@ -66,10 +92,12 @@ export function upstreamRequestHeaders(raw: string[], connection: string | strin
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    // Expect is met at this hop: Node's server already sent the client `100 Continue`, and undici
-    // refuses to send the header at all (the request would fail before reaching the upstream).
-    if (DROPPED_UPSTREAM.has(lower) || lower.startsWith('proxy-') || (named !== null && named.has(lower))) continue;
+    if (named !== null || passes(UP_FILTER, name)) {
+      const lower = name.toLowerCase();
+      // Expect is met at this hop: Node's server already sent the client `100 Continue`, and undici
+      // refuses to send the header at all (the request would fail before reaching the upstream).
+      if (DROPPED_UPSTREAM.has(lower) || lower.startsWith('proxy-') || (named !== null && named.has(lower))) continue;
+    }
     out.push(name, raw[i + 1]!);
   }
   out.push('x-forwarded-for', facts.forwardedFor, 'x-forwarded-proto', facts.proto, 'x-forwarded-host', facts.host, 'x-request-id', facts.requestId);
@@ -91,37 +119,48 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: s
 
 /**
  * The upstream's response headers as undici's parser hands them over (raw `[name, value, ...]`
- * buffers), minus hop-by-hop ones, as the flat `[name, value, ...]` list that `res.writeHead` takes.
- * Names are lower-cased; repeated fields stay repeated (several Set-Cookie lines stay several). This is
- * the hot path: no headers object is built in either direction.
+ * buffers), minus hop-by-hop ones, appended to `out` as the flat `[name, value, ...]` list that
+ * `res.writeHead` takes, followed by our X-Request-Id. Names keep the upstream's spelling; repeated
+ * fields stay repeated (several Set-Cookie lines stay several). Returns the Content-Type, if any. This
+ * is the hot path: no headers object is built in either direction.
  */
-export function clientResponseHeaderList(raw: readonly Buffer[], requestId: string): string[] {
-  const out: string[] = [];
+export function appendClientResponseHeaders(raw: readonly Buffer[], requestId: string, out: string[]): string | undefined {
   let connection: string | null = null;
+  let contentType: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
+    const name = raw[i]!.toString('latin1');
     const value = raw[i + 1]!.toString('latin1');
-    if (name.length === 10 && name === 'connection') {
-      connection = connection === null ? value : `${connection},${value}`;
-      continue;
+    if (passes(DOWN_FILTER, name)) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-type') contentType ??= value;
+      else if (lower === 'connection') {
+        connection = connection === null ? value : `${connection},${value}`;
+        continue;
+      } else if (lower === 'x-request-id' || isHopByHop(lower)) continue;
     }
-    // The upstream's X-Request-Id is replaced by ours.
-    if (name === 'x-request-id' || isHopByHop(name)) continue;
     out.push(name, value);
   }
   // Headers named in Connection stay on the upstream's hop too (rare: the list is filtered again only then).
   const named = connectionTokens(connection ?? undefined);
-  const list = named === null ? out : out.filter((_, i, all) => !named.has(all[i - (i & 1)]!));
-  list.push('x-request-id', requestId);
-  return list;
+  if (named !== null) {
+    let w = 0;
+    for (let r = 0; r < out.length; r += 2) {
+      if (named.has(out[r]!.toLowerCase())) continue;
+      out[w++] = out[r]!;
+      out[w++] = out[r + 1]!;
+    }
+    out.length = w;
+  }
+  out.push('x-request-id', requestId);
+  return contentType;
 }
 
-/** Every value of lower-case `name` in a flat header list, removed from it. */
+/** Every value of `name` (lower case) in a flat header list, whatever its spelling there, removed from it. */
 export function takeHeaderField(list: string[], name: string): string[] {
   const values: string[] = [];
   let w = 0;
   for (let r = 0; r < list.length; r += 2) {
-    if (list[r] === name) values.push(list[r + 1]!);
+    if (list[r]!.length === name.length && list[r]!.toLowerCase() === name) values.push(list[r + 1]!);
     else {
       list[w++] = list[r]!;
       list[w++] = list[r + 1]!;
@@ -129,12 +168,6 @@ export function takeHeaderField(list: string[], name: string): string[] {
   }
   list.length = w;
   return values;
-}
-
-/** The first value of lower-case `name` in a flat header list, or undefined. */
-export function headerField(list: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
 }
 
 /** Same as clientResponseHeaders, as `[name, value]` lines for writing a raw response on a socket. */

@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import { AnteroomError, upstreamErrorCode } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { refuse } from '../respond/answer.js';
-import { clientResponseHeaderList, headerField, takeHeaderField, upstreamRequestHeaders } from './headers.js';
+import { appendClientResponseHeaders, takeHeaderField, upstreamRequestHeaders } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 export function forwardHttp(ctx: RequestContext, upstream: Upstream, forwardedFor: string): void {
@@ -123,8 +123,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     ctx.status = statusCode;
     if (ctx.clientAborted) return true;
     this.resumeUpstream = resume;
-    const out = clientResponseHeaderList(raw, ctx.id);
-    const type = headerField(out, 'content-type');
+    const out: string[] = [];
+    const type = appendClientResponseHeaders(raw, ctx.id, out);
     ctx.eventStream = type !== undefined && type.startsWith('text/event-stream');
     // Tells the application (and its users' pages) how the upstream is doing: open, queueing, shedding.
     out.push('anteroom-state', ctx.rt.control.state(this.upstream.name));

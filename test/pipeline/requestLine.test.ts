@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RequestContext } from '../../src/pipeline/context.js';
-import { logRequest } from '../../src/pipeline/requestLine.js';
+import { logRequest, ms } from '../../src/pipeline/requestLine.js';
 
 function logger(level = 'info'): { log: Logger; out: string[] } {
   const out: string[] = [];
@@ -101,6 +101,12 @@ describe('the hand-built request log line', () => {
       expect(line).toBe(theirs.out[0]);
     });
   }
+
+  it('prints times as JSON prints them rounded to 0.01 ms', () => {
+    const values = [0, 0.004, 0.005, 0.05, 0.1, 0.999, 1, 1.005, 1.2, 12.34, 99.995, 1234.5, 60_000.01, 3.6e9 + 0.07];
+    for (let i = 0; i < 20_000; i++) values.push(Math.random() * 10 ** (i % 7));
+    for (const v of values) expect(ms(v)).toBe(JSON.stringify(Math.round(v * 100) / 100));
+  });
 
   it('is not written when the logger is above info', () => {
     const { log, out } = logger('warn');
