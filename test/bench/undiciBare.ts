@@ -18,26 +18,31 @@ if (target === undefined) {
 // Same ceiling as anteroom's default pool (upstreams.*.connections: 256).
 const pool = new Pool(target, { connections: 256, pipelining: 1 });
 
+/** On undici's raw handler callbacks, as anteroom's forwarder: no headers object or controller per response. */
 class Relay implements Dispatcher.DispatchHandler {
   constructor(private readonly res: ServerResponse) {}
-  onRequestStart(): void {}
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+  onConnect(): void {}
+  onHeaders(status: number, raw: Buffer[], _resume: () => void, _text: string): boolean {
+    if (status < 200) return true;
     const out: string[] = [];
-    for (const name in headers) {
-      const v = headers[name];
-      if (v === undefined || name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
-      if (Array.isArray(v)) for (const item of v) out.push(name, item);
-      else out.push(name, v);
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1');
+      // The three that would break the client's framing if copied; nothing else is looked at.
+      const lower = name.length === 10 || name.length === 17 ? name.toLowerCase() : '';
+      if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding') continue;
+      out.push(name, raw[i + 1]!.toString('latin1'));
     }
     this.res.writeHead(status, out);
+    return true;
   }
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.res.write(chunk);
+    return true;
   }
-  onResponseEnd(): void {
+  onComplete(): void {
     this.res.end();
   }
-  onResponseError(_c: Dispatcher.DispatchController, _err: Error): void {
+  onError(_err: Error): void {
     if (!this.res.headersSent) this.res.writeHead(502);
     this.res.end();
   }
