@@ -16,12 +16,12 @@
  *
  * The numbers are a measurement, not a test: a missed target is reported, and the exit code stays 0.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus as cpuList } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { writeBenchConfig } from './anteroomConfig.js';
 import { runLoad, wrkInstalled, type LoadgenKind, type LoadResult } from './loadgen.js';
 import {
   cpuTimes,
@@ -276,28 +276,7 @@ async function idleMachineCheck(): Promise<number | null> {
 async function startAnteroom(originUrl: string, requestLog: boolean, place: Layout, s: Settings, extra: string[] = [], variant = ''): Promise<Target> {
   const port = await freePort();
   const file = join(ARTIFACTS, `bench-anteroom${requestLog ? '' : '-nolog'}${variant ? `-${variant}` : ''}.yaml`);
-  // Only what the bench needs: the upstream, a loopback listener, the log switch and the secret that
-  // start insists on. Everything else is the default an operator gets.
-  writeFileSync(
-    file,
-    [
-      `secret: ${randomBytes(32).toString('base64url')}`,
-      'listen:',
-      '  host: 127.0.0.1',
-      `  port: ${port}`,
-      // Several anteroom processes run side by side: each admin listener on a port of its own.
-      'admin:',
-      '  port: 0',
-      'upstreams:',
-      '  origin:',
-      `    url: ${originUrl}`,
-      'log:',
-      '  level: info',
-      `  requests: ${requestLog}`,
-      ...extra,
-      '',
-    ].join('\n'),
-  );
+  writeBenchConfig(file, port, originUrl, requestLog, extra);
   const nodeArgs = s.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ARTIFACTS, 'profiles')}`, `--cpu-prof-name=anteroom${requestLog ? '' : '-nolog'}-${Date.now()}.cpuprofile`] : [];
   // The log goes where an operator's would, minus the cost of a reader: to /dev/null.
   const devNull = openSync('/dev/null', 'w');
