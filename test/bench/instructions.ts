@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBenchConfig } from './anteroomConfig.js';
+import { envNumber } from './env.js';
 import { freePort, killAllNow, spawnTracked, stop, stopAll, waitForHttp, waitForListening } from './procs.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -33,14 +34,6 @@ const START_TIMEOUT_MS = 240_000;
 
 const TARGETS = ['undici-bare', 'anteroom', 'http-proxy'] as const;
 type TargetName = (typeof TARGETS)[number];
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${v}"`);
-  return n;
-}
 
 function callgrindArgs(tag: string): string[] {
   return ['--tool=callgrind', '--smc-check=all', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(OUT, `${tag}.%p`)}`, process.execPath];
@@ -113,9 +106,9 @@ async function main(): Promise<void> {
       return;
     }
   }
-  const requests = envInt('INSTR_REQUESTS', 3000);
-  const warmup = envInt('INSTR_WARMUP', 8000);
-  const rounds = envInt('INSTR_ROUNDS', 1);
+  const requests = Math.round(envNumber('INSTR_REQUESTS', 3000));
+  const warmup = Math.round(envNumber('INSTR_WARMUP', 8000));
+  const rounds = Math.round(envNumber('INSTR_ROUNDS', 1));
   const targets = (process.env['INSTR_TARGETS'] ?? TARGETS.join(',')).split(',').map((t) => t.trim());
   for (const t of targets) if (!(TARGETS as readonly string[]).includes(t)) throw new Error(`INSTR_TARGETS: unknown target "${t}" (known: ${TARGETS.join(', ')})`);
   rmSync(OUT, { recursive: true, force: true });

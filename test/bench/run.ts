@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { writeBenchConfig } from './anteroomConfig.js';
+import { envNumber } from './env.js';
 import { runLoad, wrkInstalled, type LoadgenKind, type LoadResult } from './loadgen.js';
 import {
   cpuTimes,
@@ -64,14 +65,6 @@ const GOALS = { vsDirect: 0.4, vsHttpProxy: 1.5, limitsVsNone: 0.9, redisVsMemor
  * bench measures what a decision costs, not what a refusal saves.
  */
 const NEVER_REFUSING_LIMITS = ['limits:', '  client: { rate: 1000000/s, burst: 1000000 }', '  tenant: { rate: 1000000/s, burst: 1000000 }'];
-
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${v}"`);
-  return n;
-}
 
 interface Settings {
   durationS: number;
