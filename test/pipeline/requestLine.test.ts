@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RequestContext } from '../../src/pipeline/context.js';
-import { logRequest, ms } from '../../src/pipeline/requestLine.js';
+import { logRequest, ms, str } from '../../src/pipeline/requestLine.js';
 
 function logger(level = 'info'): { log: Logger; out: string[] } {
   const out: string[] = [];
@@ -118,5 +118,13 @@ describe('the hand-built request log line', () => {
     const { log, out } = logger();
     logRequest(log.child({ instance: 'b' }), cases[0]![1]);
     expect(JSON.parse(out[0]!)).toMatchObject({ service: 'anteroom', instance: 'b', reqId: 'i1-42', msg: 'request' });
+  });
+});
+
+describe('JSON strings in the request line', () => {
+  it('are what JSON.stringify writes, for plain strings and every character JSON escapes', () => {
+    const samples = ['', '/', '/api/orders?x=1', 'acme', 'tëst ✓', '"', '\\', '\u0000', '\u001f', '\u007f', '\ud83d\ude00', '\ud800', 'a\udc00b', '/a"b\\c\nd'];
+    for (let c = 0; c < 0x10000; c += 7) samples.push(`/p${String.fromCharCode(c)}q`);
+    for (const s of samples) expect(str(s)).toBe(JSON.stringify(s));
   });
 });
