@@ -39,12 +39,31 @@ export function ms(v: number): string {
   return frac < 10 ? `${whole}.0${frac}` : `${whole}.${frac}`;
 }
 
+interface LoggerParts {
+  log: Logger | null;
+  stream: { write(s: string): unknown };
+  time: () => string;
+  bindings: string;
+}
+
+/**
+ * What the line needs from the logger, read once per logger: pino keeps them under symbol keys on an
+ * object with many properties, where each read was a slow generic lookup. A logger's destination, time
+ * function and bindings do not change (anteroom never calls setBindings); a new logger is read anew.
+ */
+const parts: LoggerParts = { log: null, stream: { write: () => true }, time: () => '', bindings: '' };
+
 /** Writes the request's line through `log`'s destination, if `log` writes info lines. */
 export function logRequest(log: Logger, ctx: RequestContext): void {
   if (log.levelVal > INFO) return;
-  const l = log as unknown as Record<symbol, unknown>;
-  const stream = l[streamSym] as { write(s: string): unknown };
-  stream.write(requestLine(ctx, (l[timeSym] as () => string)(), l[chindingsSym] as string));
+  if (parts.log !== log) {
+    const l = log as unknown as Record<symbol, unknown>;
+    parts.stream = l[streamSym] as { write(s: string): unknown };
+    parts.time = l[timeSym] as () => string;
+    parts.bindings = l[chindingsSym] as string;
+    parts.log = log;
+  }
+  parts.stream.write(requestLine(ctx, parts.time(), parts.bindings));
 }
 
 /**
