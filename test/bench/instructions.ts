@@ -6,8 +6,9 @@
  * kernel's share and cache misses are not counted (`npm run bench` measures those, as time).
  *
  * Each server runs under callgrind with counting off; after a warm-up, counting is switched on for
- * exactly `INSTR_REQUESTS` requests (autocannon -a, 10 connections) and the main thread's count is
- * divided by them. Background threads (the optimizing compiler, GC helpers) are left out: their work
+ * windows of exactly `INSTR_REQUESTS` and three times as many requests (autocannon -a, 10
+ * connections); the difference, less an idle window's count, is divided by the difference in requests
+ * (see measure()). Background threads (the optimizing compiler, GC helpers) are left out: their work
  * depends on timing. With the default warm-up, repeated runs of the same build differ by well under 1%;
  * with a short warm-up (a few thousand requests) compilation and collections still land in the window.
  *
@@ -68,10 +69,10 @@ function control(pid: number, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${r.stderr}`);
 }
 
-/** The main thread's instruction count in the dump callgrind_control -d wrote for `pid`. */
-async function mainThreadCount(tag: string, pid: number): Promise<number> {
-  // The first dump of the main thread: `<tag>.<pid>.1-01`.
-  const file = join(OUT, `${tag}.${pid}.1-01`);
+/** The main thread's instruction count in dump number `dump` that callgrind_control -d wrote for `pid`. */
+async function mainThreadCount(tag: string, pid: number, dump: number): Promise<number> {
+  // Dump n of the main thread: `<tag>.<pid>.<n>-01`.
+  const file = join(OUT, `${tag}.${pid}.${dump}-01`);
   for (let i = 0; i < 200; i++) {
     try {
       const m = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
@@ -84,16 +85,43 @@ async function mainThreadCount(tag: string, pid: number): Promise<number> {
   throw new Error(`callgrind wrote no main-thread totals to ${file}`);
 }
 
-async function measure(name: TargetName, originUrl: string, round: number, warmup: number, requests: number): Promise<number> {
+interface Count {
+  /** Instructions per request: the marginal count, with clock-driven work taken out. */
+  perRequest: number;
+  /** Instructions per request of the short window alone, as the count was taken before. */
+  naive: number;
+}
+
+/** Counts one window of `requests` requests (or of `idleMs` without any); returns the count and its wall time. */
+async function countWindow(pid: number, tag: string, dump: number, work: () => Promise<void>): Promise<{ count: number; ms: number }> {
+  control(pid, '-i', 'on');
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  control(pid, '-i', 'off');
+  control(pid, '-d');
+  return { count: await mainThreadCount(tag, pid, dump), ms };
+}
+
+/**
+ * The marginal instructions of a request on connections already open. Two windows are counted, of
+ * `requests` and of three times as many, and only the difference is kept: what a window costs whatever
+ * its length (the load generator's 10 connections accepted and closed, upstream connections opened
+ * again after sitting idle through the slow warm-up) cancels out. Under callgrind a server also runs
+ * some 50 times slower, so whatever it does by the clock (timers of control loops, log flushes) lands
+ * on 50 times fewer requests than at full speed: an idle window as long as the difference in wall time
+ * is counted and taken out as well.
+ */
+async function measure(name: TargetName, originUrl: string, round: number, warmup: number, requests: number): Promise<Count> {
   const tag = `${name}-${round}`;
   const { child, url } = await start(name, originUrl, tag);
+  const pid = child.pid!;
   try {
     load(url, warmup);
-    control(child.pid!, '-i', 'on');
-    load(url, requests);
-    control(child.pid!, '-i', 'off');
-    control(child.pid!, '-d');
-    return (await mainThreadCount(tag, child.pid!)) / requests;
+    const short = await countWindow(pid, tag, 1, async () => load(url, requests));
+    const long = await countWindow(pid, tag, 2, async () => load(url, 3 * requests));
+    const idle = await countWindow(pid, tag, 3, () => new Promise((r) => setTimeout(r, Math.max(0, long.ms - short.ms))));
+    return { perRequest: (long.count - short.count - idle.count) / (2 * requests), naive: short.count / requests };
   } finally {
     await stop(child);
   }
@@ -122,8 +150,8 @@ async function main(): Promise<void> {
     for (const name of targets as TargetName[]) {
       process.stdout.write(`${name}: `);
       const n = await measure(name, originUrl, round, warmup, requests);
-      console.log(`${Math.round(n).toLocaleString('en-US')}`);
-      counts.set(name, [...(counts.get(name) ?? []), n]);
+      console.log(`${Math.round(n.perRequest).toLocaleString('en-US')} (one window's count / its requests: ${Math.round(n.naive).toLocaleString('en-US')})`);
+      counts.set(name, [...(counts.get(name) ?? []), n.perRequest]);
     }
   }
   const med = (name: TargetName): number | undefined => {
