@@ -4,7 +4,30 @@
  * queue, nothing is retried per request, and the cluster's delayed retries are off; reconnection
  * happens in the background with backoff.
  */
+import { createRequire } from 'node:module';
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
+
+/**
+ * ioredis 6 declares `class VerbatimString extends String` (for RESP3 replies). Declaring a subclass
+ * of String puts String.prototype into V8's dictionary mode, as a prototype being set up; V8 makes a
+ * prototype fast again when a property lookup passes through it from an object, which never happens
+ * for the primitive strings a proxy works with. Left so, every string method call in the process
+ * (`s.charCodeAt()`, `s.toLowerCase()`, `s.startsWith()`: in anteroom, in undici, in Node's own http
+ * code) is a generic lookup that optimized code cannot inline, on every request, whatever store is
+ * configured. One lookup through a VerbatimString takes String.prototype back to fast mode.
+ * test/limits/stringPrototype.test.ts checks the outcome in a process that loads anteroom.
+ */
+function restoreFastStringPrototype(): void {
+  try {
+    const { VerbatimString } = createRequire(import.meta.url)('ioredis/built/resp/verbatim-string.js') as {
+      VerbatimString: new (format: string, value: string) => string;
+    };
+    void new VerbatimString('txt', '').charCodeAt;
+  } catch {
+    // A later ioredis that moved or dropped the class: the test above says whether anything is left to do.
+  }
+}
+restoreFastStringPrototype();
 
 export type RedisConnection = { url: string } | { clusterNodes: ClusterNode[] };
 

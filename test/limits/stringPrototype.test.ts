@@ -1,0 +1,50 @@
+/**
+ * A builtin prototype left in V8's dictionary mode makes every method call on its values a generic
+ * lookup in optimized code. ioredis 6 leaves String.prototype so (its `class VerbatimString extends
+ * String`), and anteroom loads ioredis whatever store is configured: src/limits/redisClient.ts takes
+ * it back to fast mode. V8's own check (%HasFastProperties) is only reachable with
+ * --allow-natives-syntax, so each check runs in a child process of its own.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const DIST_APP = new URL('../../dist/src/app.js', import.meta.url).pathname;
+
+/** Runs `body` (ES module code) in a fresh node with natives syntax; returns what it printed as JSON. */
+function probe(body: string): unknown {
+  const script = `
+    const protos = { String: String.prototype, Object: Object.prototype, Array: Array.prototype, Function: Function.prototype,
+      Buffer: Buffer.prototype, Uint8Array: Uint8Array.prototype, Map: Map.prototype, Set: Set.prototype, Promise: Promise.prototype,
+      RegExp: RegExp.prototype, Number: Number.prototype, Error: Error.prototype };
+    const slow = () => Object.entries(protos).filter(([, p]) => !%HasFastProperties(p)).map(([n]) => n);
+    ${body}
+  `;
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout);
+}
+
+describe('builtin prototypes in a process running anteroom', () => {
+  it('are all in fast mode once anteroom is loaded and running', () => {
+    const slow = probe(`
+      const before = slow();
+      const { Anteroom } = await import(${JSON.stringify(DIST_APP)});
+      const { parseConfigText } = await import(${JSON.stringify(DIST_APP.replace('/app.js', '/config/load.js'))});
+      const loaded = parseConfigText('secret: ' + 'k'.repeat(32) + '\\nlisten:\\n  port: 0\\nadmin:\\n  port: 0\\nupstreams:\\n  app:\\n    url: http://127.0.0.1:9\\n', {});
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+      const app = new Anteroom(loaded.config, {});
+      const after = slow();
+      console.log(JSON.stringify({ before, after }));
+      process.exit(0);
+    `);
+    expect(slow).toEqual({ before: [], after: [] });
+  });
+
+  it('(why: ioredis alone leaves String.prototype in dictionary mode; if this changes, the restoration in redisClient.ts can go)', () => {
+    const slow = probe(`
+      await import('ioredis');
+      console.log(JSON.stringify(slow()));
+    `);
+    expect(slow).toEqual(['String']);
+  });
+});
