@@ -30,6 +30,7 @@ export const accept: Phase = {
     const req = ctx.req;
     const rt = ctx.rt;
     const peer = req.socket.remoteAddress ?? '';
+    ctx.peer = peer;
     // BlockList.check builds a SocketAddress on every call, a few percent of a pass-through request's
     // CPU: it is skipped when no proxy is trusted, the default.
     ctx.peerTrusted =

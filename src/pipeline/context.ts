@@ -97,6 +97,8 @@ export class RequestContext {
   clientAborted = false;
   /** Set once the client's connection (response or upgrade socket) has closed; observe has run. */
   socketClosed = false;
+  /** The socket peer's address as Node reports it (IPv4-mapped IPv6 included), '' when unknown. */
+  peer = '';
   /** Whether the socket peer is one of the trusted proxies. */
   peerTrusted = false;
   /** The X-Forwarded-For chain sent upstream. */

@@ -12,7 +12,7 @@ export const identify: Phase = {
   name: 'identify',
   run(ctx: RequestContext) {
     const req = ctx.req;
-    const peer = stripV4Mapped(req.socket.remoteAddress ?? '');
+    const peer = stripV4Mapped(ctx.peer);
     let chain = '';
     const xff = req.headers['x-forwarded-for'];
     if (ctx.peerTrusted && xff !== undefined) chain = Array.isArray(xff) ? xff.join(', ') : xff;
