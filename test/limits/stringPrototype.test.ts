@@ -40,6 +40,19 @@ describe('builtin prototypes in a process running anteroom', () => {
     expect(slow).toEqual({ before: [], after: [] });
   });
 
+  it('stay in fast mode once a Redis client has connected and run commands', () => {
+    const slow = probe(`
+      const { createRedisClient } = await import(${JSON.stringify(DIST_APP.replace('/app.js', '/limits/redisClient.js'))});
+      const client = createRedisClient({ url: 'redis://127.0.0.1:6379' }, 2000, 2000);
+      await new Promise((resolve, reject) => { client.once('ready', resolve); client.once('error', reject); });
+      await client.set('anteroom:test:string-prototype', 'x', 'PX', 1000);
+      const value = await client.get('anteroom:test:string-prototype');
+      client.disconnect();
+      console.log(JSON.stringify({ value, slow: slow() }));
+    `);
+    expect(slow).toEqual({ value: 'x', slow: [] });
+  });
+
   it('(why: ioredis alone leaves String.prototype in dictionary mode; if this changes, the restoration in redisClient.ts can go)', () => {
     const slow = probe(`
       await import('ioredis');
