@@ -15,7 +15,7 @@ import { Cluster, Redis, type ClusterNode } from 'ioredis';
  * (`s.charCodeAt()`, `s.toLowerCase()`, `s.startsWith()`: in anteroom, in undici, in Node's own http
  * code) is a generic lookup that optimized code cannot inline, on every request, whatever store is
  * configured. One lookup through a VerbatimString takes String.prototype back to fast mode.
- * test/limits/stringPrototype.test.ts checks the outcome in a process that loads anteroom.
+ * test/limits/builtinPrototypes.test.ts checks the outcome in a process that loads anteroom.
  */
 function restoreFastStringPrototype(): void {
   try {

@@ -17,6 +17,12 @@ function probe(body: string): unknown {
       Buffer: Buffer.prototype, Uint8Array: Uint8Array.prototype, Map: Map.prototype, Set: Set.prototype, Promise: Promise.prototype,
       RegExp: RegExp.prototype, Number: Number.prototype, Error: Error.prototype };
     const slow = () => Object.entries(protos).filter(([, p]) => !%HasFastProperties(p)).map(([n]) => n);
+    // V8's protectors: once a library patches what one guards (Array.prototype[Symbol.iterator],
+    // Promise species...), the fast paths behind it are off for the life of the process.
+    const broken = () => [%ArraySpeciesProtector() || 'ArraySpecies', %ArrayIteratorProtector() || 'ArrayIterator',
+      %MapIteratorProtector() || 'MapIterator', %SetIteratorProtector() || 'SetIterator', %StringIteratorProtector() || 'StringIterator',
+      %PromiseSpeciesProtector() || 'PromiseSpecies', %RegExpSpeciesProtector() || 'RegExpSpecies',
+      %TypedArraySpeciesProtector() || 'TypedArraySpecies'].filter((x) => x !== true);
     ${body}
   `;
   const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
@@ -25,7 +31,7 @@ function probe(body: string): unknown {
 }
 
 describe('builtin prototypes in a process running anteroom', () => {
-  it('are all in fast mode once anteroom is loaded and running', () => {
+  it('are all in fast mode, and V8\'s protectors intact, once anteroom is loaded and running', () => {
     const slow = probe(`
       const before = slow();
       const { Anteroom } = await import(${JSON.stringify(DIST_APP)});
@@ -34,10 +40,10 @@ describe('builtin prototypes in a process running anteroom', () => {
       if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
       const app = new Anteroom(loaded.config, {});
       const after = slow();
-      console.log(JSON.stringify({ before, after }));
+      console.log(JSON.stringify({ before, after, protectorsBroken: broken() }));
       process.exit(0);
     `);
-    expect(slow).toEqual({ before: [], after: [] });
+    expect(slow).toEqual({ before: [], after: [], protectorsBroken: [] });
   });
 
   it('stay in fast mode once a Redis client has connected and run commands', () => {
