@@ -9,7 +9,7 @@
  * windows of exactly `INSTR_REQUESTS` and three times as many requests (autocannon -a, 10
  * connections); the difference, less an idle window's count, is divided by the difference in requests
  * (see measure()). Background threads (the optimizing compiler, GC helpers) are left out: their work
- * depends on timing. With the default warm-up, repeated runs of the same build differ by well under 1%;
+ * depends on timing. With the default warm-up, repeated runs of the same build differ by about 1% or less;
  * with a short warm-up (a few thousand requests) compilation and collections still land in the window.
  *
  * Environment: INSTR_REQUESTS (default 3000), INSTR_WARMUP (default 8000), INSTR_TARGETS (default
