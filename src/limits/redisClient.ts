@@ -38,9 +38,10 @@ function backoff(times: number): number {
 
 /**
  * Commands go to the socket as they are issued, not gathered by ioredis's auto-pipelining: the
- * pipeline it builds per event-loop turn cost more CPU than the socket writes it saved. Measured with the token-bucket script, 64 decisions outstanding: 68,000 decisions/s and
- * 14.6 µs client CPU each without it, 37,000/s and 19.2 µs with it (dist/test/bench/limits.js); through
- * the proxy, Redis store / memory store 0.63–0.66x without, 0.59x with (npm run bench).
+ * pipeline it builds per event-loop turn cost more CPU than the socket writes it saved. Measured with
+ * the token-bucket script, 64 decisions outstanding: 68,000 decisions/s and 14.6 µs client CPU each
+ * without it, 37,000/s and 19.2 µs with it (dist/test/bench/limits.js); through the proxy, Redis store /
+ * memory store 0.63–0.66x without, 0.59x with (npm run bench).
  */
 export function createRedisClient(connection: RedisConnection, commandTimeoutMs: number, connectTimeoutMs: number): Redis | Cluster {
   const common = { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 0, connectTimeout: connectTimeoutMs };
