@@ -26,12 +26,12 @@ let secondPrefix = '';
  */
 export function isoTime(now = Date.now()): string {
   if (now === stampMs) return stamp;
-  const ms = now - secondStartMs;
+  let ms = now - secondStartMs;
   if (!(ms >= 0 && ms < 1000)) {
-    secondStartMs = now - (((now % 1000) + 1000) % 1000);
+    ms = ((now % 1000) + 1000) % 1000;
+    secondStartMs = now - ms;
     const iso = new Date(secondStartMs).toISOString();
     secondPrefix = `,"time":"${iso.slice(0, iso.length - 4)}`;
-    return isoTime(now);
   }
   stampMs = now;
   stamp = `${secondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;

@@ -123,7 +123,7 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, requestId: s
  * did not inline those lookups on the buffers undici hands over (each was a generic property lookup).
  */
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Buffer, start: number, end: number): string }).latin1Slice;
-function latin1(buf: Buffer): string {
+export function latin1(buf: Buffer): string {
   return latin1Slice.call(buf, 0, buf.length);
 }
 

@@ -7,6 +7,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { latin1 } from '../../src/proxy/headers.js';
 import { serveUntilSignalled } from './serve.js';
 
 const target = process.argv[2];
@@ -18,9 +19,6 @@ if (target === undefined) {
 // Same ceiling as anteroom's default pool (upstreams.*.connections: 256).
 const pool = new Pool(target, { connections: 256, pipelining: 1 });
 
-/** Node's latin1 decoder called directly, as anteroom's forwarder does (see src/proxy/headers.ts). */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Buffer, start: number, end: number): string }).latin1Slice;
-
 /** On undici's raw handler callbacks, as anteroom's forwarder: no headers object or controller per response. */
 class Relay implements Dispatcher.DispatchHandler {
   constructor(private readonly res: ServerResponse) {}
@@ -29,11 +27,11 @@ class Relay implements Dispatcher.DispatchHandler {
     if (status < 200) return true;
     const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
-      const name = latin1Slice.call(raw[i]!, 0, raw[i]!.length);
+      const name = latin1(raw[i]!);
       // The three that would break the client's framing if copied; nothing else is looked at.
       const lower = name.length === 10 || name.length === 17 ? name.toLowerCase() : '';
       if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding') continue;
-      out.push(name, latin1Slice.call(raw[i + 1]!, 0, raw[i + 1]!.length));
+      out.push(name, latin1(raw[i + 1]!));
     }
     this.res.writeHead(status, out);
     return true;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const DIST_APP = new URL('../../dist/src/app.js', import.meta.url).pathname;
 
-/** Runs `body` (ES module code) in a fresh node with natives syntax; returns what it printed as JSON. */
+/** Runs `body` (ES module code) in a fresh node with natives syntax; returns what it reported with `report(value)`. */
 function probe(body: string): unknown {
   const script = `
     const protos = { String: String.prototype, Object: Object.prototype, Array: Array.prototype, Function: Function.prototype,
@@ -23,11 +23,15 @@ function probe(body: string): unknown {
       %MapIteratorProtector() || 'MapIterator', %SetIteratorProtector() || 'SetIterator', %StringIteratorProtector() || 'StringIterator',
       %PromiseSpeciesProtector() || 'PromiseSpecies', %RegExpSpeciesProtector() || 'RegExpSpecies',
       %TypedArraySpeciesProtector() || 'TypedArraySpecies'].filter((x) => x !== true);
+    // Marked, so that log lines the process writes to stdout are told apart.
+    const report = (value) => console.log('PROBE ' + JSON.stringify(value));
     ${body}
   `;
   const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
   expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('PROBE '));
+  expect(line, r.stdout).toBeDefined();
+  return JSON.parse(line!.slice('PROBE '.length));
 }
 
 describe('builtin prototypes in a process running anteroom', () => {
@@ -40,7 +44,7 @@ describe('builtin prototypes in a process running anteroom', () => {
       if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
       const app = new Anteroom(loaded.config, {});
       const after = slow();
-      console.log(JSON.stringify({ before, after, protectorsBroken: broken() }));
+      report({ before, after, protectorsBroken: broken() });
       process.exit(0);
     `);
     expect(slow).toEqual({ before: [], after: [], protectorsBroken: [] });
@@ -54,7 +58,7 @@ describe('builtin prototypes in a process running anteroom', () => {
       await client.set('anteroom:test:string-prototype', 'x', 'PX', 1000);
       const value = await client.get('anteroom:test:string-prototype');
       client.disconnect();
-      console.log(JSON.stringify({ value, slow: slow() }));
+      report({ value, slow: slow() });
     `);
     expect(slow).toEqual({ value: 'x', slow: [] });
   });
@@ -62,7 +66,7 @@ describe('builtin prototypes in a process running anteroom', () => {
   it('(why: ioredis alone leaves String.prototype in dictionary mode; if this changes, the restoration in redisClient.ts can go)', () => {
     const slow = probe(`
       await import('ioredis');
-      console.log(JSON.stringify(slow()));
+      report(slow());
     `);
     expect(slow).toEqual(['String']);
   });
