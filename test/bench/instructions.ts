@@ -1,6 +1,7 @@
 /**
  * `npm run bench:instructions`: user-space instructions per proxied request, counted by valgrind's
- * callgrind, for the bare undici forwarder, anteroom in pass-through and the http-proxy-3 forwarder.
+ * callgrind, for the bare undici forwarder (alone, and with what issue 3 requires of each request),
+ * anteroom in pass-through and the http-proxy-3 forwarder.
  * req/s on a shared machine moves with whatever else runs on it; an instruction count does not, so
  * this is the measure to compare two versions of the hot path with. It is not the whole cost: the
  * kernel's share and cache misses are not counted (`npm run bench` measures those, as time).
@@ -13,7 +14,7 @@
  * with a short warm-up (a few thousand requests) compilation and collections still land in the window.
  *
  * Environment: INSTR_REQUESTS (default 3000), INSTR_WARMUP (default 8000), INSTR_TARGETS (default
- * undici-bare,anteroom,http-proxy), INSTR_ROUNDS (default 1; the median is kept).
+ * undici-bare,undici-required,anteroom,http-proxy), INSTR_ROUNDS (default 1; the median is kept).
  * Needs valgrind and callgrind_control; exits 0 with a message when they are missing.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,7 +34,7 @@ const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon
 /** Under valgrind, node starts some 50 times slower. */
 const START_TIMEOUT_MS = 240_000;
 
-const TARGETS = ['undici-bare', 'anteroom', 'http-proxy'] as const;
+const TARGETS = ['undici-bare', 'undici-required', 'anteroom', 'http-proxy'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 function callgrindArgs(tag: string): string[] {
@@ -50,8 +51,9 @@ async function start(name: TargetName, originUrl: string, tag: string): Promise<
     await waitForHttp(`http://127.0.0.1:${port}/__anteroom/readyz`, child, name, START_TIMEOUT_MS);
     return { child, url: `http://127.0.0.1:${port}/` };
   }
-  const script = join(HERE, name === 'undici-bare' ? 'undiciBare.js' : 'httpProxy.js');
-  const child = spawnTracked('valgrind', [...callgrindArgs(tag), script, originUrl], { cpu: null, stdio: ['ignore', 'pipe', 'ignore'] });
+  const script = join(HERE, name === 'http-proxy' ? 'httpProxy.js' : 'undiciBare.js');
+  const args = name === 'undici-required' ? ['--required'] : [];
+  const child = spawnTracked('valgrind', [...callgrindArgs(tag), script, originUrl, ...args], { cpu: null, stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await waitForListening(child, name, START_TIMEOUT_MS);
   return { child, url: `http://127.0.0.1:${port}/` };
 }
@@ -159,13 +161,15 @@ async function main(): Promise<void> {
     return xs.length === 0 ? undefined : xs[(xs.length - 1) >> 1];
   };
   console.log('');
-  for (const name of targets as TargetName[]) console.log(`${name.padEnd(12)} ${Math.round(med(name)!).toLocaleString('en-US').padStart(9)} instructions per request (median)`);
+  for (const name of targets as TargetName[]) console.log(`${name.padEnd(15)} ${Math.round(med(name)!).toLocaleString('en-US').padStart(9)} instructions per request (median)`);
   const ratio = (a: TargetName, b: TargetName): void => {
     const x = med(a);
     const y = med(b);
-    if (x !== undefined && y !== undefined) console.log(`${`${a} / ${b}`.padEnd(26)} ${(x / y).toFixed(2)}x`);
+    if (x !== undefined && y !== undefined) console.log(`${`${a} / ${b}`.padEnd(30)} ${(x / y).toFixed(2)}x`);
   };
   ratio('anteroom', 'undici-bare');
+  ratio('undici-required', 'undici-bare');
+  ratio('anteroom', 'undici-required');
   ratio('anteroom', 'http-proxy');
   for (const f of readdirSync(OUT)) if (!f.endsWith('.yaml')) rmSync(join(OUT, f));
   await stop(origin);

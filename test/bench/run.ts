@@ -9,10 +9,10 @@
  *   BENCH_WARMUP_S     unmeasured warm-up per target, same connections (default 3)
  *   BENCH_ROUNDS       measure every target this many times, interleaved; the median run is kept (default 1)
  *   BENCH_LOADGEN      autocannon (default) or wrk (when installed)
- *   BENCH_TARGETS      comma-separated subset of: direct,undici-bare,anteroom,anteroom-nolog,anteroom-limits,
+ *   BENCH_TARGETS      comma-separated subset of: direct,undici-bare,undici-required,anteroom,anteroom-nolog,anteroom-limits,
  *                      anteroom-redis,http-proxy
  *   BENCH_PIN          0 to leave placement to the scheduler
- *   BENCH_PROFILE      1 to run anteroom and undici-bare with --cpu-prof; profiles go to test-artifacts/profiles/
+ *   BENCH_PROFILE      1 to run anteroom and the undici forwarders with --cpu-prof; profiles go to test-artifacts/profiles/
  *
  * The numbers are a measurement, not a test: a missed target is reported, and the exit code stays 0.
  */
@@ -44,7 +44,7 @@ const ROOT = resolve(HERE, '../../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 
-const TARGET_NAMES = ['direct', 'undici-bare', 'anteroom', 'anteroom-nolog', 'anteroom-limits', 'anteroom-redis', 'http-proxy'] as const;
+const TARGET_NAMES = ['direct', 'undici-bare', 'undici-required', 'anteroom', 'anteroom-nolog', 'anteroom-limits', 'anteroom-redis', 'http-proxy'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -55,6 +55,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'anteroom-redis': 'the same limits decided in a private redis-server (store: redis), one script call per request',
   'http-proxy': 'http-proxy-3 + keep-alive agent, xfwd on',
   'undici-bare': 'bare undici Pool.dispatch forwarder: headers copied as they are, nothing else (the floor)',
+  'undici-required': 'the bare forwarder plus only what issue 3 requires of each request: header hygiene, X-Forwarded-*, X-Request-Id both ways, a log line',
 };
 
 /** Targets anteroom (with its request log on, as operators run it) is held to. */
@@ -220,12 +221,8 @@ async function main(): Promise<void> {
       const port = await waitForListening(child, 'http-proxy');
       return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
     },
-    'undici-bare': async () => {
-      const prof = s.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ARTIFACTS, 'profiles')}`, `--cpu-prof-name=undici-bare-${Date.now()}.cpuprofile`] : [];
-      const child = spawnTracked(process.execPath, [...prof, join(HERE, 'undiciBare.js'), originUrl], { cpu: place.server });
-      const port = await waitForListening(child, 'undici-bare');
-      return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
-    },
+    'undici-bare': () => startUndici('undici-bare', originUrl, [], place, s),
+    'undici-required': () => startUndici('undici-required', originUrl, ['--required'], place, s),
   };
 
   const runs = new Map<TargetName, Measurement[]>();
@@ -278,6 +275,14 @@ async function startAnteroom(originUrl: string, requestLog: boolean, place: Layo
   const child = spawnTracked(process.execPath, [...nodeArgs, CLI, 'start', '--config', file, '--dev'], { cpu: place.server, stdio: ['ignore', devNull, 'inherit'], env });
   closeSync(devNull);
   await waitForHttp(`http://127.0.0.1:${port}/__anteroom/readyz`, child, 'anteroom');
+  return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
+}
+
+/** The bare undici forwarder (test/bench/undiciBare.ts), with `args` (--required). */
+async function startUndici(name: TargetName, originUrl: string, args: string[], place: Layout, s: Settings): Promise<Target> {
+  const prof = s.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ARTIFACTS, 'profiles')}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child = spawnTracked(process.execPath, [...prof, join(HERE, 'undiciBare.js'), originUrl, ...args], { cpu: place.server });
+  const port = await waitForListening(child, name);
   return { url: `http://127.0.0.1:${port}/`, server: child, stop: () => stop(child) };
 }
 
@@ -376,13 +381,16 @@ function report(
     { name: 'anteroom / anteroom-nolog', value: ratio('anteroom', 'anteroom-nolog') },
     { name: 'undici-bare / direct', value: ratio('undici-bare', 'direct') },
     { name: 'anteroom / undici-bare', value: ratio('anteroom', 'undici-bare') },
+    { name: 'undici-required / direct', value: ratio('undici-required', 'direct') },
+    { name: 'undici-required / undici-bare', value: ratio('undici-required', 'undici-bare') },
+    { name: 'anteroom / undici-required', value: ratio('anteroom', 'undici-required') },
   ];
   console.log('');
   for (const v of verdicts) {
-    if (v.value === null) console.log(`${v.name.padEnd(28)} n/a (target not measured)`);
-    else console.log(`${v.name.padEnd(28)} ${v.value.toFixed(2)}x   target >= ${v.goal.toFixed(2)}x   ${v.value >= v.goal ? 'PASS' : 'MISS'}`);
+    if (v.value === null) console.log(`${v.name.padEnd(30)} n/a (target not measured)`);
+    else console.log(`${v.name.padEnd(30)} ${v.value.toFixed(2)}x   target >= ${v.goal.toFixed(2)}x   ${v.value >= v.goal ? 'PASS' : 'MISS'}`);
   }
-  for (const v of info) if (v.value !== null) console.log(`${v.name.padEnd(28)} ${v.value.toFixed(2)}x   (for information)`);
+  for (const v of info) if (v.value !== null) console.log(`${v.name.padEnd(30)} ${v.value.toFixed(2)}x   (for information)`);
   if (s.rounds > 1) {
     // Targets measured in the same round saw the same background load: their ratios are steadier
     // than a ratio of medians on a machine that something else is using.
@@ -392,9 +400,9 @@ function report(
       if (!x || !y) return null;
       return x.map((m, i) => (y[i] && y[i]!.rps > 0 ? (m.rps / y[i]!.rps).toFixed(2) : 'n/a')).join(', ');
     };
-    for (const [a, b] of [['anteroom', 'direct'], ['anteroom', 'http-proxy'], ['undici-bare', 'direct']] as const) {
+    for (const [a, b] of [['anteroom', 'direct'], ['anteroom', 'http-proxy'], ['undici-bare', 'direct'], ['undici-required', 'direct']] as const) {
       const r = perRound(a, b);
-      if (r !== null) console.log(`${`${a} / ${b}`.padEnd(28)} per round: ${r}`);
+      if (r !== null) console.log(`${`${a} / ${b}`.padEnd(30)} per round: ${r}`);
     }
   }
 

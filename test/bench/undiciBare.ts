@@ -3,16 +3,32 @@
  * client's headers as they are (no hop-by-hop hygiene, no X-Forwarded-*, no request id, no log, no
  * admission control) through one undici Pool. anteroom does all of that on top of the same dispatch,
  * so the gap between the two is what anteroom's own work costs.
- * Usage: node undiciBare.js <origin url> [port]. Prints `LISTENING <port>` on stdout.
+ *
+ * With `--required`, it does on top of that only what issue 3 asks of every forwarded request, with
+ * the helpers anteroom uses for it: hop-by-hop headers dropped both ways, X-Forwarded-For/-Proto/-Host
+ * and X-Request-Id set upstream, X-Request-Id on the response, one JSON log line per request (id,
+ * method, path, status, upstream latency, decision) through anteroom's batching sink, a client that
+ * goes away aborting the upstream request, and backpressure. No limits, room, routes, metrics or
+ * controller. It is the floor for any forwarder on undici that meets the issue's requirements.
+ *
+ * Usage: node undiciBare.js <origin url> [port] [--required]. Prints `LISTENING <port>` on stdout;
+ * with --required the log lines go to /dev/null, as anteroom's do in the bench.
  */
-import { createServer, type ServerResponse } from 'node:http';
+import { openSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
-import { latin1 } from '../../src/proxy/headers.js';
+import { LineSink } from '../../src/lineSink.js';
+import { isoTime } from '../../src/log.js';
+import { ms, str } from '../../src/pipeline/requestLine.js';
+import { appendClientResponseHeaders, latin1, upstreamRequestHeaders } from '../../src/proxy/headers.js';
 import { serveUntilSignalled } from './serve.js';
 
-const target = process.argv[2];
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const required = process.argv.includes('--required');
+const target = args[0];
 if (target === undefined) {
-  process.stderr.write('usage: undiciBare.js <origin url> [port]\n');
+  process.stderr.write('usage: undiciBare.js <origin url> [port] [--required]\n');
   process.exit(2);
 }
 
@@ -49,8 +65,88 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 }
 
+const sink = required ? new LineSink({ fd: openSync('/dev/null', 'w') }) : null;
+const instance = Math.random().toString(36).slice(2, 10);
+let seq = 0;
+
+/** The Relay plus what issue 3 requires of every request (see the top of this file). */
+class RequiredRelay implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+  upstreamMs = -1;
+  status = 0;
+  done = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly id: string,
+    private readonly startedAt: number,
+  ) {}
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+  }
+  onHeaders(status: number, raw: Buffer[], resume: () => void, _text: string): boolean {
+    if (status < 200) return true;
+    this.upstreamMs = performance.now() - this.startedAt;
+    this.status = status;
+    this.resume = resume;
+    const out: string[] = [];
+    appendClientResponseHeaders(raw, this.id, out);
+    this.res.writeHead(status, out);
+    return !this.res.writableNeedDrain || this.pause();
+  }
+  onData(chunk: Buffer): boolean {
+    return this.res.write(chunk) || this.pause();
+  }
+  onComplete(): void {
+    this.done = true;
+    this.res.end();
+  }
+  onError(_err: Error): void {
+    this.done = true;
+    this.status = 502;
+    if (!this.res.headersSent) this.res.writeHead(502, ['x-request-id', this.id]);
+    this.res.end();
+  }
+  clientClosed(): void {
+    if (!this.done && this.abortUpstream !== null) this.abortUpstream(new Error('client closed the connection'));
+  }
+  private pause(): boolean {
+    this.res.once('drain', () => this.resume!());
+    return false;
+  }
+}
+
+function forwardRequired(req: IncomingMessage, res: ServerResponse, hasBody: boolean): void {
+  const startedAt = performance.now();
+  const id = `${instance}-${(++seq).toString(36)}`;
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+    requestId: id,
+    forwardedFor: req.socket.remoteAddress ?? '',
+    proto: 'http',
+    host: req.headers.host ?? '',
+  });
+  const relay = new RequiredRelay(res, id, startedAt);
+  res.on('close', () => {
+    relay.clientClosed();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let line = `{"level":30${isoTime()},"reqId":"${id}","method":"${req.method ?? ''}","path":${str(q === -1 ? url : url.slice(0, q))},"status":${relay.status},"decision":"forward"`;
+    if (relay.upstreamMs >= 0) line += `,"upstreamMs":${ms(relay.upstreamMs)}`;
+    sink!.write(`${line},"durationMs":${ms(performance.now() - startedAt)},"msg":"request"}\n`);
+  });
+  pool.dispatch({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null }, relay);
+}
+
 const server = createServer((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if (required) {
+    forwardRequired(req, res, hasBody);
+    return;
+  }
   pool.dispatch({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers: req.rawHeaders, body: hasBody ? req : null }, new Relay(res));
 });
-serveUntilSignalled(server, Number(process.argv[3] ?? 0), () => void pool.destroy());
+serveUntilSignalled(server, Number(args[1] ?? 0), () => {
+  sink?.flushSync();
+  void pool.destroy();
+});
