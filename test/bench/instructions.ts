@@ -1,6 +1,6 @@
 /**
  * `npm run bench:instructions`: user-space instructions per proxied request, counted by valgrind's
- * callgrind, for the bare undici forwarder (alone, and with what issue 3 requires of each request),
+ * callgrind, for the bare undici forwarder (alone, and with only the work every forwarded request requires),
  * anteroom in pass-through and the http-proxy-3 forwarder.
  * req/s on a shared machine moves with whatever else runs on it; an instruction count does not, so
  * this is the measure to compare two versions of the hot path with. It is not the whole cost: the
@@ -10,7 +10,8 @@
  * windows of exactly `INSTR_REQUESTS` and three times as many requests (autocannon -a, 10
  * connections); the difference, less an idle window's count, is divided by the difference in requests
  * (see measure()). Background threads (the optimizing compiler, GC helpers) are left out: their work
- * depends on timing. With the default warm-up, repeated runs of the same build differ by about 1% or less;
+ * depends on timing. With the default warm-up, repeated runs of the same build differ by about 1% on a
+ * quiet machine and up to 4% on a busy one;
  * with a short warm-up (a few thousand requests) compilation and collections still land in the window.
  *
  * Environment: INSTR_REQUESTS (default 3000), INSTR_WARMUP (default 8000), INSTR_TARGETS (default

@@ -55,7 +55,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'anteroom-redis': 'the same limits decided in a private redis-server (store: redis), one script call per request',
   'http-proxy': 'http-proxy-3 + keep-alive agent, xfwd on',
   'undici-bare': 'bare undici Pool.dispatch forwarder: headers copied as they are, nothing else (the floor)',
-  'undici-required': 'the bare forwarder plus only what issue 3 requires of each request: header hygiene, X-Forwarded-*, X-Request-Id both ways, a log line',
+  'undici-required': 'the bare forwarder plus only what every forwarded request requires: header hygiene, X-Forwarded-*, X-Request-Id both ways, a log line',
 };
 
 /** Targets anteroom (with its request log on, as operators run it) is held to. */

@@ -4,15 +4,15 @@
  * admission control) through one undici Pool. anteroom does all of that on top of the same dispatch,
  * so the gap between the two is what anteroom's own work costs.
  *
- * With `--required`, it does on top of that only what issue 3 asks of every forwarded request, with
- * the helpers anteroom uses for it: hop-by-hop headers dropped both ways, X-Forwarded-For/-Proto/-Host
- * and X-Request-Id set upstream, X-Request-Id on the response, one JSON log line per request (id,
- * method, path, status, upstream latency, decision) through anteroom's batching sink, a client that
- * goes away aborting the upstream request, and backpressure. No limits, room, routes, metrics or
- * controller. It is the floor for any forwarder on undici that meets the issue's requirements.
+ * With `--required`, it does on top of that only what the proxy core must do for every forwarded
+ * request, with the helpers anteroom uses for it: hop-by-hop headers dropped both ways,
+ * X-Forwarded-For/-Proto/-Host and X-Request-Id set upstream, X-Request-Id on the response, one JSON
+ * log line per request (id, method, path, status, upstream latency, decision) through anteroom's
+ * batching sink, a client that goes away aborting the upstream request, and backpressure. No limits,
+ * room, routes, metrics or controller: the floor for any forwarder on undici that does what anteroom must.
  *
- * Usage: node undiciBare.js <origin url> [port] [--required]. Prints `LISTENING <port>` on stdout;
- * with --required the log lines go to /dev/null, as anteroom's do in the bench.
+ * Usage: node undiciBare.js <origin url> [port] [--required] [--log=FILE]. Prints `LISTENING <port>`
+ * on stdout; with --required the log lines go to FILE, by default /dev/null as anteroom's do in the bench.
  */
 import { openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -26,9 +26,10 @@ import { serveUntilSignalled } from './serve.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const required = process.argv.includes('--required');
+const logFile = process.argv.find((a) => a.startsWith('--log='))?.slice('--log='.length) ?? '/dev/null';
 const target = args[0];
 if (target === undefined) {
-  process.stderr.write('usage: undiciBare.js <origin url> [port] [--required]\n');
+  process.stderr.write('usage: undiciBare.js <origin url> [port] [--required] [--log=FILE]\n');
   process.exit(2);
 }
 
@@ -65,11 +66,11 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 }
 
-const sink = required ? new LineSink({ fd: openSync('/dev/null', 'w') }) : null;
+const sink = required ? new LineSink({ fd: openSync(logFile, 'w') }) : null;
 const instance = Math.random().toString(36).slice(2, 10);
 let seq = 0;
 
-/** The Relay plus what issue 3 requires of every request (see the top of this file). */
+/** The Relay plus what every forwarded request requires (see the top of this file). */
 class RequiredRelay implements Dispatcher.DispatchHandler {
   private abortUpstream: ((err: Error) => void) | null = null;
   private resume: (() => void) | null = null;
