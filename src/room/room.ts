@@ -51,6 +51,11 @@ interface Pending {
  * of browsers polling every few seconds let the upstream idle at a fraction of its capacity.
  */
 export const RESERVE_MS = 1_000;
+/**
+ * The admission rate assumed for polling intervals while the room has not measured one: a fast one
+ * (10 upstream slots of 200 ms), so that places are asked about early rather than late.
+ */
+const UNKNOWN_RATE_PER_S = 50;
 
 /**
  * How far ahead of the limit the room admits, as a share of it: admitted people take a round trip to
@@ -417,7 +422,10 @@ export class Room {
     const p = position ?? 50;
     const rate = this.estimator.rate();
     // A quarter of the expected wait, so a place is asked about a few times on its way to the front.
-    const eta = rate !== null && rate > 0 ? (p / rate) * 1000 : p * 100;
+    // Until the rate is measured (the first seconds of a queue), as if UNKNOWN_RATE_PER_S were let in:
+    // asked too early, a place costs a poll; asked too late, it is admitted while its holder is away,
+    // and the holders of such places all come back at once, past their turn.
+    const eta = (p / (rate !== null && rate > 0 ? rate : UNKNOWN_RATE_PER_S)) * 1000;
     return Math.min(graceCap, Math.max(1_000, Math.min(15_000, eta / 4)));
   }
 

@@ -6,6 +6,11 @@
  * than a guess when too few admissions were seen to measure anything (the room just engaged, or it is
  * paused and nobody has been let in for a whole window).
  *
+ * The rate is measured from the first admission after a window without any, not over the whole
+ * window: a room that sat empty for most of a minute and then began to admit at 50/s would otherwise
+ * read as admitting a few per second, and send everyone who joined at that moment to poll (and to
+ * retry) far too late.
+ *
  * Pure: the clock and the randomness are injected.
  */
 export interface WaitRange {
@@ -47,6 +52,8 @@ export class WaitEstimator {
   #retry!: RetryAfterOptions;
   readonly #random: () => number;
   readonly #startedAt: number;
+  /** When the admissions in the window began: the first one after a whole window without any. */
+  #busySince: number;
   /** Absolute index (time / bucketMs) of the newest bucket. */
   #head: number;
 
@@ -63,6 +70,7 @@ export class WaitEstimator {
     this.setRetry({ minS: 1, maxS: 30, unknownS: 5, jitter: 0.25, ...opts.retry });
     this.#random = opts.random ?? Math.random;
     this.#startedAt = this.#now();
+    this.#busySince = this.#startedAt;
     this.#head = Math.floor(this.#startedAt / this.#bucketMs);
   }
 
@@ -79,7 +87,9 @@ export class WaitEstimator {
   }
 
   recordAdmission(count = 1): void {
-    this.#advance(this.#now());
+    const now = this.#now();
+    this.#advance(now);
+    if (this.#counts.every((c) => c === 0)) this.#busySince = now;
     this.#counts[this.#head % this.#counts.length]! += count;
   }
 
@@ -128,7 +138,8 @@ export class WaitEstimator {
     const n = this.#counts.length;
     const bucketMs = this.#bucketMs;
     // The ring covers n - 1 full buckets and the current partial one, or less since the start.
-    const spanMs = Math.min(now - this.#startedAt, (n - 1) * bucketMs + (now - this.#head * bucketMs));
+    const since = Math.max(this.#startedAt, this.#busySince);
+    const spanMs = Math.min(now - since, (n - 1) * bucketMs + (now - this.#head * bucketMs));
     if (spanMs < bucketMs) return null;
     let total = 0;
     let minB = Infinity;
@@ -137,7 +148,7 @@ export class WaitEstimator {
       const c = this.#counts[((i % n) + n) % n]!;
       total += c;
       // Only buckets wholly inside the measured span and already over describe a rate.
-      if (i < this.#head && i * bucketMs >= this.#startedAt) {
+      if (i < this.#head && i * bucketMs >= since) {
         if (c < minB) minB = c;
         if (c > maxB) maxB = c;
       }

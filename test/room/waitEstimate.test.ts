@@ -18,6 +18,7 @@ describe('WaitEstimator', () => {
     clock.advance(60_000);
     expect(est.estimate(10)).toBeNull();
     for (let i = 0; i < 4; i++) est.recordAdmission();
+    clock.advance(5_000);
     expect(est.estimate(10)).toBeNull();
     est.recordAdmission();
     expect(est.estimate(10)).not.toBeNull();
@@ -31,6 +32,27 @@ describe('WaitEstimator', () => {
     expect(est.rate()).toBeNull();
     clock.advance(4_900);
     expect(est.rate()).toBeCloseTo(10, 6);
+  });
+
+  it('measures the rate from the first admission after a window without any, not over the idle time before it', () => {
+    const clock = new FakeClock(0);
+    const est = new WaitEstimator({ now: clock.now, bucketMs: 5_000, windowMs: 60_000 });
+    clock.advance(55_000); // an empty room for most of a window
+    est.recordAdmission();
+    clock.advance(2_000);
+    // Fewer than a bucket's worth of time since the admissions began: unknown, not 1 in 57 s.
+    expect(est.rate()).toBeNull();
+    steady(clock, est, 100, 8_000); // 10/s
+    // 81 admissions in the 10 s since the first (over the whole window: 81 in 60 s, 1.35/s).
+    expect(est.rate()).toBeCloseTo(8.1, 6);
+    expect(est.estimate(100)!.highS).toBeLessThan(20); // over the whole window: 74 s
+    // The same admissions after a minute of steady work elsewhere in the window keep the window's mean.
+    const busy = new FakeClock(0);
+    const est2 = new WaitEstimator({ now: busy.now, bucketMs: 5_000, windowMs: 60_000 });
+    steady(busy, est2, 1_000, 50_000); // 1/s
+    steady(busy, est2, 100, 10_000); // then 10/s
+    expect(est2.rate()).toBeGreaterThan(2);
+    expect(est2.rate()).toBeLessThan(4);
   });
 
   it('gives a tight range around position / rate for a steady admission rate', () => {
