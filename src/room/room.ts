@@ -52,8 +52,9 @@ interface Pending {
  */
 export const RESERVE_MS = 1_000;
 /**
- * The admission rate assumed for polling intervals while the room has not measured one: a fast one
- * (10 upstream slots of 200 ms), so that places are asked about early rather than late.
+ * The admission rate assumed while the room has not measured one (polling intervals, the places whose
+ * polls are held): a fast one (ten upstream slots turning over every 200 ms), so that places are asked
+ * about early rather than late.
  */
 const UNKNOWN_RATE_PER_S = 50;
 
@@ -434,7 +435,7 @@ export class Room {
    * expects to admit within a few seconds (at least the limit's worth, and ten).
    */
   holdsPoll(position: number): boolean {
-    const rate = this.estimator.rate() ?? 0;
+    const rate = this.estimator.rate() ?? UNKNOWN_RATE_PER_S;
     const window = Math.min(5_000, Math.max(10, Number.isFinite(this.limit) ? this.limit : 0, Math.ceil(rate * 5)));
     return position <= window;
   }
