@@ -6,11 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countingOrigin, type CountingOrigin } from '../helpers/countingOrigin.js';
+import { send, type Reply } from '../helpers/send.js';
 import { tempDir } from '../helpers/tempDir.js';
 import { stop, waitForListening } from './procs.js';
 
@@ -47,26 +47,10 @@ async function startForwarder(args: string[]): Promise<{ child: ChildProcess; po
 }
 
 /** One request with a forged X-Forwarded-For, a private Connection-named header and Proxy-Authorization. */
-function get(port: number): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        port,
-        host: '127.0.0.1',
-        path: '/page?q=1',
-        agent: false,
-        headers: { connection: 'keep-alive, x-client-private', 'x-client-private': '1', 'x-forwarded-for': '6.6.6.6', 'proxy-authorization': 'Basic eA==', 'x-kept': 'yes' },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+function get(port: number): Promise<Reply> {
+  return send(port, '/page?q=1', {
+    headers: { connection: 'keep-alive, x-client-private', 'x-client-private': '1', 'x-forwarded-for': '6.6.6.6', 'proxy-authorization': 'Basic eA==', 'x-kept': 'yes' },
+  }).reply;
 }
 
 describe('bench forwarders', () => {
